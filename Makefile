@@ -1,0 +1,48 @@
+# One entry point for a newcomer: `make dev` runs the local system, `make test` the whole suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DATA_DIR ?= .data
+EMULATOR_PORT ?= 8090
+
+.PHONY: help venv dev emulator test check lint types fmt clean
+
+help:
+	@echo "make dev       run the local system (WeChat Pay emulator on :$(EMULATOR_PORT))"
+	@echo "make emulator  run only the WeChat Pay APIv3 emulator"
+	@echo "make test      install what is needed and run the whole test suite"
+	@echo "make check     lint + types + tests"
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+dev: $(STAMP)
+	DATA_DIR=$(DATA_DIR) EMULATOR_PORT=$(EMULATOR_PORT) $(BIN)/python -m emulator serve
+
+emulator: $(STAMP)
+	DATA_DIR=$(DATA_DIR) EMULATOR_PORT=$(EMULATOR_PORT) $(BIN)/python -m emulator serve
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: $(STAMP)
+	$(BIN)/mypy
+
+fmt: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+check: lint types test
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

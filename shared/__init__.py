@@ -1,0 +1,1 @@
+"""The common library bundled into every function."""
