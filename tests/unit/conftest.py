@@ -1,0 +1,26 @@
+"""Fixtures for unit tests of shared.wechatpay, built on the TEST ONLY keys of tests/fixtures."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.wechatpay.verify import KeyRing
+from tests.fixtures import keys
+
+
+@pytest.fixture
+def apiv3_key() -> bytes:
+    return keys.apiv3_key().encode()
+
+
+@pytest.fixture
+def public_key_ring() -> KeyRing:
+    pem = keys.text("wechatpay_public_key.pem")
+    return KeyRing.from_pem(public_key_pem=pem, public_key_id=keys.PUBLIC_KEY_ID)
+
+
+@pytest.fixture
+def full_key_ring(public_key_ring: KeyRing) -> KeyRing:
+    """Public key plus the two current platform certificates and the expired one (transition + rotation)."""
+    certificates = [keys.certificate(name) for name in ("platform", "platform2", "platform_expired")]
+    return public_key_ring.with_certificates(certificates)
