@@ -1,0 +1,32 @@
+"""Fixtures shared by every tier: the emulator over real HTTP and a merchant notify_url that records requests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.emulator import RunningEmulator
+from tests.support.sink import NotifySink
+
+
+@pytest.fixture(scope="session")
+def emulator_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
+    running = RunningEmulator(tmp_path_factory.mktemp("emulator"), time_factor=0.01, refund_delay=0.5)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def emulator(emulator_server: RunningEmulator) -> Iterator[RunningEmulator]:
+    """A running emulator with fresh state (the merchant's keys are kept across tests)."""
+    emulator_server.reset()
+    yield emulator_server
+    emulator_server.reset()
+
+
+@pytest.fixture
+def sink() -> Iterator[NotifySink]:
+    server = NotifySink()
+    yield server
+    server.stop()
