@@ -54,7 +54,6 @@ def authorization_header(
     """The full `Authorization` header value, parameters in the order wechatpayv3 writes them."""
     signature = sign_message(private_key, request_message(method, canonical_url, timestamp, nonce, body))
     params = (
-        f'mchid="{mchid}",nonce_str="{nonce}",signature="{signature}",'
-        f'timestamp="{timestamp}",serial_no="{serial_no}"'
+        f'mchid="{mchid}",nonce_str="{nonce}",signature="{signature}",timestamp="{timestamp}",serial_no="{serial_no}"'
     )
     return f"{AUTH_SCHEME} {params}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from shared.wechatpay.verify import KeyRing
@@ -24,3 +26,14 @@ def full_key_ring(public_key_ring: KeyRing) -> KeyRing:
     """Public key plus the two current platform certificates and the expired one (transition + rotation)."""
     certificates = [keys.certificate(name) for name in ("platform", "platform2", "platform_expired")]
     return public_key_ring.with_certificates(certificates)
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit tests never reach a network: an SDK that tried to would fail loudly instead of hanging."""
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("unit tests must not open network connections")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)

@@ -101,9 +101,7 @@ def test_private_key_loads_from_a_pem_body_pasted_without_its_armour_lines() -> 
 
 
 def test_a_non_rsa_private_key_is_refused() -> None:
-    pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
-    )
+    pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
     with pytest.raises(ValueError, match="RSA"):
         load_private_key(pem)
 
