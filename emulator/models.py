@@ -327,7 +327,7 @@ class Backend:
                     f"REFUND.{final}",
                     _REFUND_SUMMARY[final],
                     "refund",
-                    "refund",
+                    "",  # refund notifications often carry an empty associated_data (reference §7)
                     refund_notification_view(row, self.mchid),
                     url,
                     row["out_trade_no"],

@@ -26,21 +26,22 @@ def parse_json(raw: bytes) -> dict[str, Any]:
         raise ParamError("请求体格式错误，不是合法的JSON", {"location": "body", "issue": str(exc)[:80]}) from exc
     if not isinstance(body, dict):
         raise ParamError("请求体格式错误，应为JSON对象", {"location": "body"})
-    if any(ord(ch) > 0xFFFF for ch in text):
-        raise ParamError("请求参数包含4字节字符（如emoji），不支持", {"location": "body"})
-    _reject_nulls(body, "")
+    _check_values(body, "")
     return body
 
 
-def _reject_nulls(value: Any, pointer: str) -> None:
+def _check_values(value: Any, pointer: str) -> None:
+    """No nulls, and no 4-byte characters (emoji), whether raw or escaped as surrogate pairs."""
     if value is None:
         raise ParamError.field(pointer or "/", "字段值不能为null")
+    if isinstance(value, str) and any(ord(ch) > 0xFFFF or 0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+        raise ParamError.field(pointer, "包含4字节字符（如emoji），不支持", value)
     if isinstance(value, dict):
         for key, item in value.items():
-            _reject_nulls(item, f"{pointer}/{key}")
+            _check_values(item, f"{pointer}/{key}")
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _reject_nulls(item, f"{pointer}/{index}")
+            _check_values(item, f"{pointer}/{index}")
 
 
 def text(body: dict[str, Any], key: str, max_len: int, *, required: bool = True, prefix: str = "") -> str | None:
