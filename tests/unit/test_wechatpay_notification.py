@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
+from copy import deepcopy
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -154,22 +154,28 @@ def test_a_resource_sealed_under_another_apiv3_key_is_rejected(public_key_ring: 
         parse_notification(headers, PAYMENT_BODY, public_key_ring, b"0123456789abcdef0123456789abcdef", NOW)
 
 
-def _without(obj: dict[str, Any], *path: str) -> dict[str, Any]:
-    copy = json.loads(json.dumps(obj))
+_DELETE = object()
+
+
+def _edited(obj: dict[str, Any], *path: str, value: Any = _DELETE) -> dict[str, Any]:
+    """A deep copy of `obj` with the field at `path` replaced by `value`, or deleted."""
+    copy = deepcopy(obj)
     target = copy
     for key in path[:-1]:
         target = target[key]
-    del target[path[-1]]
+    if value is _DELETE:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
     return copy
+
+
+def _without(obj: dict[str, Any], *path: str) -> dict[str, Any]:
+    return _edited(obj, *path)
 
 
 def _with(obj: dict[str, Any], value: Any, *path: str) -> dict[str, Any]:
-    copy = json.loads(json.dumps(obj))
-    target = copy
-    for key in path[:-1]:
-        target = target[key]
-    target[path[-1]] = value
-    return copy
+    return _edited(obj, *path, value=value)
 
 
 MALFORMED_BODIES = {
@@ -247,6 +253,7 @@ def test_the_sdk_in_certificate_mode_accepts_the_same_refund_notification_bytes(
     headers = signed_headers(body, key="platform", serial=keys.PLATFORM_SERIAL)
     theirs = sdk.callback(headers, body)
     ours = parse_notification(headers, body, full_key_ring, keys.apiv3_key().encode(), NOW)
+    assert isinstance(ours, RefundNotification)
     assert theirs["resource"]["refund_status"] == ours.refund.refund_status == "SUCCESS"
 
 

@@ -1,0 +1,75 @@
+"""Everything that reaches into wechatpayv3's private parts, in one module (reference §11).
+
+The SDK hard-codes its gateway in `Core.__init__` and calls `requests.get/post/...` without a Session,
+returning only `(status, body)`: we override the gateway on the instance, and hand its core module a
+stand-in for `requests` that keeps connections alive and remembers the last response's headers, so that
+errors can carry WeChat's Request-ID.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+import wechatpayv3.core
+
+
+class RecordingTransport:
+    """Stands in for the `requests` module inside wechatpayv3.core: same calls, one Session per thread."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def session(self) -> requests.Session:
+        """This thread's keep-alive session (warm serverless calls reuse its TLS connections)."""
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        return session
+
+    def clear(self) -> None:
+        """Forget the last response, before a new call."""
+        self._local.headers = {}
+
+    def last_headers(self) -> Mapping[str, str]:
+        """Headers of the last response received on this thread (empty if none since `clear`)."""
+        headers: Mapping[str, str] = getattr(self._local, "headers", {})
+        return headers
+
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """Send like `requests.request`, remembering the response headers."""
+        self.clear()
+        response = self.session().request(method, url, **kwargs)
+        self._local.headers = response.headers
+        return response
+
+    def get(self, url: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> requests.Response:
+        return self.request("POST", url, **kwargs)
+
+    def put(self, url: str, **kwargs: Any) -> requests.Response:
+        return self.request("PUT", url, **kwargs)
+
+    def patch(self, url: str, **kwargs: Any) -> requests.Response:
+        return self.request("PATCH", url, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> requests.Response:
+        return self.request("DELETE", url, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        # Anything else the SDK might use from `requests` (exceptions, helpers) stays the real thing.
+        return getattr(requests, name)
+
+
+TRANSPORT = RecordingTransport()
+
+
+def bind_sdk(client: Any, base_url: str) -> RecordingTransport:
+    """Point a constructed `wechatpayv3.WeChatPay` at `base_url` and route its HTTP through TRANSPORT."""
+    client._core._gate_way = base_url
+    wechatpayv3.core.requests = TRANSPORT
+    return TRANSPORT
