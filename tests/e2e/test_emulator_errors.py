@@ -36,7 +36,9 @@ def is_signed_by_wechatpay(response: Any, emulator: RunningEmulator) -> bool:
     if "Wechatpay-Signature" not in h:
         return False
     key = load_public_key(emulator.merchant["wechatpay_public_key"])
-    return bool(rsa_verify(h["Wechatpay-Timestamp"], h["Wechatpay-Nonce"], response.text, h["Wechatpay-Signature"], key))
+    return bool(
+        rsa_verify(h["Wechatpay-Timestamp"], h["Wechatpay-Nonce"], response.text, h["Wechatpay-Signature"], key)
+    )
 
 
 def test_a_bad_signature_is_401_sign_error_with_the_sign_information(raw: RawClient, emulator: RunningEmulator) -> None:
@@ -68,7 +70,10 @@ def test_an_unknown_serial_is_401_sign_error(raw: RawClient) -> None:
 
 
 def test_a_malformed_or_missing_authorization_is_401_sign_error(raw: RawClient) -> None:
-    assert error(raw.call("POST", NATIVE, raw.native_order(otn()), headers={"Authorization": None})) == (401, "SIGN_ERROR")
+    assert error(raw.call("POST", NATIVE, raw.native_order(otn()), headers={"Authorization": None})) == (
+        401,
+        "SIGN_ERROR",
+    )
     bad = {"Authorization": 'WECHATPAY2-SHA256-RSA2048 mchid="1"'}
     assert error(raw.call("POST", NATIVE, raw.native_order(otn()), headers=bad)) == (401, "SIGN_ERROR")
 
@@ -77,7 +82,9 @@ def test_an_unknown_merchant_in_the_authorization_is_mch_not_exists(raw: RawClie
     assert error(raw.call("POST", NATIVE, raw.native_order(otn()), mchid="1900000000")) == (400, "MCH_NOT_EXISTS")
 
 
-def test_a_body_mchid_that_differs_from_the_signer_is_invalid_request(raw: RawClient, emulator: RunningEmulator) -> None:
+def test_a_body_mchid_that_differs_from_the_signer_is_invalid_request(
+    raw: RawClient, emulator: RunningEmulator
+) -> None:
     response = raw.call("POST", NATIVE, raw.native_order(otn(), mchid="1900000000"))
     assert error(response) == (400, "INVALID_REQUEST")
     assert is_signed_by_wechatpay(response, emulator), "errors to authenticated requests are signed"
@@ -122,7 +129,10 @@ def test_a_body_that_is_not_json_is_param_error(raw: RawClient) -> None:
 
 
 def test_four_byte_characters_are_param_error(raw: RawClient) -> None:
-    assert error(raw.call("POST", NATIVE, raw.native_order(otn(), description="课程 \U0001f600"))) == (400, "PARAM_ERROR")
+    assert error(raw.call("POST", NATIVE, raw.native_order(otn(), description="课程 \U0001f600"))) == (
+        400,
+        "PARAM_ERROR",
+    )
 
 
 def test_reordering_with_the_same_parameters_returns_a_fresh_code_url(raw: RawClient) -> None:
