@@ -14,7 +14,6 @@ import requests
 from wechatpayv3 import WeChatPay, WeChatPayType
 
 from tests.support.emulator import RunningEmulator, wait_for
-from tests.support.raw import RawClient
 from tests.support.sink import NotifySink
 
 ROOT = Path(__file__).resolve().parents[2]
