@@ -2,8 +2,8 @@
 
 The SDK hard-codes its gateway in `Core.__init__` and calls `requests.get/post/...` without a Session,
 returning only `(status, body)`: we override the gateway on the instance, and hand its core module a
-stand-in for `requests` that keeps connections alive and remembers the last response's headers, so that
-errors can carry WeChat's Request-ID.
+stand-in for `requests` that behaves the same but remembers the last response's headers, so that errors
+can carry WeChat's Request-ID.
 """
 
 from __future__ import annotations
@@ -14,20 +14,23 @@ from typing import Any
 
 import requests
 import wechatpayv3.core
+from requests.adapters import BaseAdapter
 
 
 class RecordingTransport:
-    """Stands in for the `requests` module inside wechatpayv3.core: same calls, one Session per thread."""
+    """Stands in for the `requests` module inside wechatpayv3.core: same calls, same behaviour."""
 
     def __init__(self) -> None:
         self._local = threading.local()
+        self._adapters: dict[str, BaseAdapter] = {}
 
-    def session(self) -> requests.Session:
-        """This thread's keep-alive session (warm serverless calls reuse its TLS connections)."""
-        session: requests.Session | None = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-        return session
+    def mount(self, prefix: str, adapter: BaseAdapter) -> None:
+        """Route URLs starting with `prefix` through `adapter` (like `requests.Session.mount`)."""
+        self._adapters[prefix] = adapter
+
+    def unmount(self, prefix: str) -> None:
+        """Undo `mount`."""
+        self._adapters.pop(prefix, None)
 
     def clear(self) -> None:
         """Forget the last response, before a new call."""
@@ -41,7 +44,12 @@ class RecordingTransport:
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """Send like `requests.request`, remembering the response headers."""
         self.clear()
-        response = self.session().request(method, url, **kwargs)
+        # A fresh session per call, exactly like requests.get: a pooled connection silently dropped while a
+        # serverless instance was frozen would cost a full read timeout on the next call.
+        with requests.Session() as session:
+            for prefix, adapter in self._adapters.items():
+                session.mount(prefix, adapter)
+            response = session.request(method, url, **kwargs)
         self._local.headers = response.headers
         return response
 

@@ -232,12 +232,17 @@ class SdkPayGateway:
         notify_url: str | None = None,
     ) -> Refund:
         _check_id(out_refund_no, _OUT_REFUND_NO, "out_refund_no")
-        if (out_trade_no is None) == (transaction_id is None):
+        if out_trade_no is not None and transaction_id is None:
+            _check_id(out_trade_no, _OUT_TRADE_NO, "out_trade_no")
+        elif transaction_id is not None and out_trade_no is None:
+            _check_id(transaction_id, _TRANSACTION_ID, "transaction_id")
+        else:
             raise ValueError("give exactly one of out_trade_no and transaction_id")
         if not 1 <= amount_refund <= amount_total:
             raise ValueError("amount_refund must be between 1 fen and amount_total")
         if reason is not None and len(reason) > 80:
             raise ValueError("reason must have at most 80 characters")
+        # notify_url=None lets the SDK use the configured one: payments and refunds share one endpoint.
         send = partial(
             self._client.refund,
             out_refund_no=out_refund_no,

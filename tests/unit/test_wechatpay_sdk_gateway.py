@@ -44,9 +44,9 @@ REFUND_ANSWER = {
 @pytest.fixture
 def host() -> Iterator[FakeWeChatHost]:
     fake = FakeWeChatHost()
-    TRANSPORT.session().mount(BASE_URL + "/", fake)
+    TRANSPORT.mount(BASE_URL + "/", fake)
     yield fake
-    TRANSPORT.session().adapters.pop(BASE_URL + "/")
+    TRANSPORT.unmount(BASE_URL + "/")
 
 
 def _config(**overrides: Any) -> GatewayConfig:
@@ -267,6 +267,8 @@ def test_a_downloaded_bill_that_does_not_match_its_hash_is_refused(
         lambda g: g.close("short"),
         lambda g: g.query_by_transaction_id("42000018632023050683445078x"),
         lambda g: g.refund(out_refund_no="r1", amount_refund=1, amount_total=1),
+        lambda g: g.refund(out_refund_no="r1", amount_refund=1, amount_total=1, out_trade_no="o1", transaction_id="1"),
+        lambda g: g.refund(out_refund_no="r1", amount_refund=1, amount_total=1, out_trade_no="ord|0001"),
         lambda g: g.refund(out_refund_no="r1", amount_refund=2, amount_total=1, out_trade_no="ord_0001"),
         lambda g: g.trade_bill(date(2026, 1, 1), "EVERYTHING"),
         lambda g: g.create_native_order(
@@ -276,7 +278,18 @@ def test_a_downloaded_bill_that_does_not_match_its_hash_is_refused(
             out_trade_no="ord_0001", description="A", amount_total=0, time_expire=EXPIRE, notify_url="x"
         ),
     ],
-    ids=["pipe in id", "short id", "non-digit transaction id", "no order id", "over-refund", "bill type", "naive", "0"],
+    ids=[
+        "pipe in id",
+        "short id",
+        "non-digit transaction id",
+        "no order id",
+        "both order ids",
+        "pipe in refunded order id",
+        "over-refund",
+        "bill type",
+        "naive expiry",
+        "zero amount",
+    ],
 )
 def test_invalid_arguments_are_refused_before_any_request(
     host: FakeWeChatHost, gateway: SdkPayGateway, call: Any
