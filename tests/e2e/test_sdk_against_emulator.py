@@ -107,3 +107,26 @@ def test_sdk_downloads_a_trade_bill_whose_sha1_matches(client: WeChatPay, emulat
     content = gzip.decompress(file)
     assert hashlib.sha1(content, usedforsecurity=False).hexdigest() == bill["hash_value"]
     assert f"`{out_trade_no}" in content.decode("utf-8-sig") and "`12.34" in content.decode("utf-8-sig")
+
+
+@pytest.mark.parametrize("mode", ["certificate", "transition"])
+def test_sdk_downloads_and_decrypts_platform_certificates(emulator: RunningEmulator, tmp_path: Path, mode: str) -> None:
+    emulator.control("POST", "/_emulator/config", {"signing_mode": mode})
+    client = sdk_client(emulator, "certificate", tmp_path / "certs")
+    client._core._update_certificates()
+    serials = [format(cert.serial_number, "X") for cert in client._core._certificates]
+    assert serials == [emulator.merchant["platform_serial_no"]]
+
+
+def test_fifty_refunds_is_the_limit_for_one_order(emulator: RunningEmulator, tmp_path: Path) -> None:
+    client = sdk_client(emulator, "public_key", tmp_path)
+    out_trade_no = new_out_trade_no()
+    client.pay(description="Course", out_trade_no=out_trade_no, amount={"total": 100, "currency": "CNY"},
+               notify_url="https://merchant.example/notify")  # fmt: skip
+    emulator.pay(out_trade_no)
+    for n in range(51):
+        status, answer = client.refund(out_refund_no=f"R{n}-{out_trade_no}", out_trade_no=out_trade_no,
+                                       amount={"refund": 1, "total": 100, "currency": "CNY"})  # fmt: skip
+        emulator.control("POST", "/_emulator/clock", {"advance_seconds": 61})
+    assert (status, json.loads(answer)["code"]) == (400, "INVALID_REQUEST")
+    assert len(emulator.control("GET", "/_emulator/refunds")["refunds"]) == 50
