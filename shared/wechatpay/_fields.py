@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -9,6 +10,13 @@ from typing import Any
 from shared.wechatpay.errors import MalformedPayload
 
 JsonObject = Mapping[str, Any]
+
+
+def parse_json(data: str | bytes, what: str) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError as exc:  # includes UnicodeDecodeError
+        raise MalformedPayload(f"{what} is not UTF-8 JSON") from exc
 
 
 def as_object(value: object, where: str) -> JsonObject:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from shared.wechatpay._fields import as_object, opt_str, parse_json, req_str
 from shared.wechatpay.constants import AEAD_ALGORITHM, AEAD_TAG_LENGTH, APIV3_KEY_LENGTH
 from shared.wechatpay.errors import DecryptError, MalformedPayload
 
@@ -50,13 +50,6 @@ def encrypt_resource(apiv3_key: bytes, *, nonce: str, associated_data: str, plai
     return base64.b64encode(sealed).decode("ascii")
 
 
-def _field(obj: Any, key: str) -> str:
-    value = obj.get(key) if isinstance(obj, dict) else None
-    if not isinstance(value, str):
-        raise MalformedPayload(f"certificate entry lacks string field {key!r}")
-    return value
-
-
 def _same_serial(listed: str, serial_number: int) -> bool:
     try:
         return int(listed, 16) == serial_number
@@ -65,32 +58,30 @@ def _same_serial(listed: str, serial_number: int) -> bool:
 
 
 def _decrypt_entry(apiv3_key: bytes, entry: Any) -> x509.Certificate:
-    sealed = entry.get("encrypt_certificate") if isinstance(entry, dict) else None
-    algorithm = _field(sealed, "algorithm")
+    entry = as_object(entry, "certificate entry")
+    sealed = as_object(entry.get("encrypt_certificate"), "field 'encrypt_certificate'")
+    algorithm = req_str(sealed, "algorithm")
     if algorithm != AEAD_ALGORITHM:
         raise MalformedPayload(f"unsupported certificate algorithm {algorithm!r}")
     pem = decrypt_resource(
         apiv3_key,
-        nonce=_field(sealed, "nonce"),
-        associated_data=_field(sealed, "associated_data"),
-        ciphertext=_field(sealed, "ciphertext"),
+        nonce=req_str(sealed, "nonce"),
+        associated_data=opt_str(sealed, "associated_data") or "",
+        ciphertext=req_str(sealed, "ciphertext"),
     )
     try:
         certificate = x509.load_pem_x509_certificate(pem)
     except ValueError as exc:
         raise MalformedPayload("decrypted certificate is not PEM") from exc
-    listed = _field(entry, "serial_no")
-    if not _same_serial(listed, certificate.serial_number):
+    if not _same_serial(req_str(entry, "serial_no"), certificate.serial_number):
         raise MalformedPayload("listed serial_no differs from the decrypted certificate's serial")
     return certificate
 
 
 def decrypt_certificates(apiv3_key: bytes, certificates_json: bytes) -> list[x509.Certificate]:
     """Decrypt every certificate of a `GET /v3/certificates` answer body."""
-    try:
-        data = json.loads(certificates_json).get("data")
-    except (ValueError, AttributeError) as exc:
-        raise MalformedPayload("certificates answer is not a JSON object") from exc
+    answer = as_object(parse_json(certificates_json, "certificates answer"), "certificates answer")
+    data = answer.get("data")
     if not isinstance(data, list):
         raise MalformedPayload("certificates answer lacks a data list")
     return [_decrypt_entry(apiv3_key, entry) for entry in data]

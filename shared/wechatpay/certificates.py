@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
 from pathlib import Path
 
 from cryptography import x509
@@ -23,7 +22,7 @@ from shared.wechatpay.constants import (
     PATH_CERTIFICATES,
 )
 from shared.wechatpay.signing import authorization_header, new_nonce
-from shared.wechatpay.verify import KeyRing, certificate_serial, verify_signed_message
+from shared.wechatpay.verify import KeyRing, certificate_serial, is_valid_at, verify_signed_message
 
 USER_AGENT = "wxpay-licensing/0.1 (+certificates)"
 
@@ -47,8 +46,7 @@ def certificates_request_headers(
 
 def valid_at(certificates: Iterable[x509.Certificate], now: int) -> list[x509.Certificate]:
     """The certificates whose validity period contains `now` (Unix seconds)."""
-    moment = datetime.fromtimestamp(now, tz=timezone.utc)
-    return [c for c in certificates if c.not_valid_before_utc <= moment <= c.not_valid_after_utc]
+    return [certificate for certificate in certificates if is_valid_at(certificate, now)]
 
 
 def certificates_from_answer(

@@ -5,13 +5,12 @@ Imports only the standard library and `cryptography`: the notify function's cold
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeAlias
 
-from shared.wechatpay._fields import as_object, opt_str, req_str, req_time
+from shared.wechatpay._fields import as_object, opt_str, parse_json, req_str, req_time
 from shared.wechatpay.aead import decrypt_resource
 from shared.wechatpay.constants import (
     AEAD_ALGORITHM,
@@ -60,13 +59,6 @@ class _Envelope:
     resource: Mapping[str, Any]
 
 
-def _decode_json(data: bytes, what: str) -> Any:
-    try:
-        return json.loads(data)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise MalformedNotification(f"{what} is not UTF-8 JSON") from exc
-
-
 def _expected_original_type(event_type: str) -> str:
     if event_type in PAYMENT_EVENTS:
         return ORIGINAL_TYPE_TRANSACTION
@@ -76,7 +68,7 @@ def _expected_original_type(event_type: str) -> str:
 
 
 def _parse_envelope(body: bytes) -> _Envelope:
-    obj = as_object(_decode_json(body, "notification body"), "notification")
+    obj = as_object(parse_json(body, "notification body"), "notification")
     if obj.get("resource_type") != RESOURCE_TYPE_ENCRYPTED:
         raise MalformedNotification(f"resource_type must be {RESOURCE_TYPE_ENCRYPTED!r}")
     event_type = req_str(obj, "event_type")
@@ -101,7 +93,7 @@ def _open_resource(resource: Mapping[str, Any], apiv3_key: bytes) -> Any:
         associated_data=opt_str(resource, "associated_data") or "",
         ciphertext=req_str(resource, "ciphertext"),
     )
-    return _decode_json(plaintext, "decrypted resource")
+    return parse_json(plaintext, "decrypted resource")
 
 
 def _typed(envelope: _Envelope, resource: Any) -> Notification:

@@ -20,7 +20,7 @@ import requests
 from cryptography import x509
 from wechatpayv3 import WeChatPay, WeChatPayType
 
-from shared.wechatpay._fields import as_object, req_str
+from shared.wechatpay._fields import as_object, parse_json, req_str
 from shared.wechatpay._sdk_transport import TRANSPORT, bind_sdk
 from shared.wechatpay.aead import apiv3_key_bytes
 from shared.wechatpay.bills import parse_trade_bill, unpack_bill
@@ -67,13 +67,6 @@ def format_time_expire(moment: datetime) -> str:
 def _check_id(value: str, pattern: re.Pattern[str], name: str) -> None:
     if not pattern.fullmatch(value):
         raise ValueError(f"{name} {value!r} must match {pattern.pattern}")
-
-
-def _decoded(body: str | bytes) -> Any:
-    try:
-        return json.loads(body)
-    except ValueError as exc:
-        raise MalformedPayload("answer is not JSON") from exc
 
 
 def _gateway_error(status: int, body: str | bytes, request_id: str | None) -> GatewayError:
@@ -173,7 +166,7 @@ class SdkPayGateway:
     def _parsed(self, operation: str, send: Callable[[], Answer], parse: Callable[[Any], T]) -> T:
         _, body = self._call(operation, send)
         try:
-            return parse(_decoded(body))
+            return parse(parse_json(body, "answer"))
         except MalformedPayload as exc:
             raise GatewayUnknown(f"{operation}: malformed answer ({exc})") from exc
 

@@ -55,7 +55,8 @@ def response_message(timestamp: str | int, nonce: str, body: bytes) -> bytes:
     return f"{timestamp}\n{nonce}\n".encode() + body + b"\n"
 
 
-def _is_valid_at(certificate: x509.Certificate, now: int) -> bool:
+def is_valid_at(certificate: x509.Certificate, now: int) -> bool:
+    """Whether `now` (Unix seconds) lies within the certificate's validity period."""
     moment = datetime.fromtimestamp(now, tz=timezone.utc)
     return certificate.not_valid_before_utc <= moment <= certificate.not_valid_after_utc
 
@@ -106,7 +107,7 @@ class KeyRing:
             raise UnknownSerial(f"no WeChat Pay public key configured with id {serial!r}")
         wanted = _parse_hex_serial(serial)
         for certificate in self.certificates:
-            if certificate.serial_number == wanted and _is_valid_at(certificate, now):
+            if certificate.serial_number == wanted and is_valid_at(certificate, now):
                 key = certificate.public_key()
                 assert isinstance(key, rsa.RSAPublicKey)  # checked in __post_init__
                 return key
