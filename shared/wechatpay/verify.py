@@ -118,7 +118,7 @@ def _parse_hex_serial(serial: str) -> int:
     try:
         return int(serial, 16)
     except ValueError:
-        raise UnknownSerial(f"Wechatpay-Serial {serial!r} is not a public key id nor a hex serial") from None
+        raise UnknownSerial(f"Wechatpay-Serial {serial!r} is neither a public key id nor a hex serial") from None
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
