@@ -217,6 +217,8 @@ def handle(emulator: Emulator, call: Call) -> tuple[int, bytes, str]:
         raise BadControl(404, "NOT_FOUND", f"no control route {call.method} {call.path}")
     except BadControl as exc:
         return exc.status, _dump({"error": {"code": exc.code, "message": exc.message}}), JSON
+    except (ValueError, TypeError) as exc:  # e.g. a count or a delay that is not a number
+        return 400, _dump({"error": {"code": "INVALID_REQUEST", "message": str(exc)}}), JSON
     except exceptions.WeChatError as exc:
         return exc.status, _dump({"error": {"code": exc.code, "message": exc.message}}), JSON
 

@@ -6,6 +6,7 @@ import json
 import secrets
 import threading
 import time
+import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -71,19 +72,26 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch()
 
     def _dispatch(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            self._reply(413, {"code": "PARAM_ERROR", "message": "请求体过大"}, {})
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_BODY:
+            self._reply(413 if length > MAX_BODY else 400, {"code": "PARAM_ERROR", "message": "请求体长度错误"}, {})
             self.close_connection = True
             return
         body = self.rfile.read(length) if length else b""
         headers = {name.lower(): value for name, value in self.headers.items()}
         call = responses.Call(self.command, self.path, headers, body)
-        if call.path.startswith("/v3/"):
-            self._api(call)
-        else:
-            status, payload, content_type = control.handle(self.server.emulator, call)
-            self._send(status, payload, {"Content-Type": content_type})
+        try:
+            if call.path.startswith("/v3/"):
+                self._api(call)
+            else:
+                status, payload, content_type = control.handle(self.server.emulator, call)
+                self._send(status, payload, {"Content-Type": content_type})
+        except Exception:  # a bug in the emulator: answer like WeChat's own failures, and say so on stderr
+            traceback.print_exc()
+            self._reply(500, {"code": "SYSTEM_ERROR", "message": "系统错误"}, {"Request-ID": request_id()})
 
     # -- APIv3 -------------------------------------------------------------------------------------------
 

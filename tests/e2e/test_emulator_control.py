@@ -157,3 +157,9 @@ def test_the_phone_page_lists_unpaid_orders_and_pays_with_one_press(emulator: Ru
 
 def test_healthz_answers_ok(emulator: RunningEmulator) -> None:
     assert requests.get(emulator.base_url + "/healthz", timeout=5).json()["status"] == "ok"
+
+
+def test_a_control_request_with_a_wrong_type_is_a_clear_400(emulator: RunningEmulator) -> None:
+    response = requests.post(emulator.base_url + "/_emulator/refunds/outcome", json={"count": "many"}, timeout=5)
+    assert response.status_code == 400 and response.json()["error"]["code"] == "INVALID_REQUEST"
+    assert requests.post(emulator.base_url + "/_emulator/pay", data=b"[1]", timeout=5).status_code == 400
