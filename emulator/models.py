@@ -201,12 +201,7 @@ class Backend:
                 raise exceptions.OrderNotExist("订单不存在")
             if row["trade_state"] != "NOTPAY":
                 raise exceptions.InvalidRequest(f"订单状态为{row['trade_state']}，不能支付", code="ORDER_NOT_PAYABLE")
-            transaction_id = (
-                "420000"
-                + crypto.random_token(4, "0123456789")
-                + dt.datetime.fromtimestamp(now, CST).strftime("%Y%m%d")
-                + crypto.random_token(10, "0123456789")
-            )
+            transaction_id = _wechat_id("420000", 4, 10, now)
             db.execute(
                 "UPDATE orders SET trade_state = 'SUCCESS', transaction_id = ?, success_time = ?, payer_openid = ?,"
                 " bank_type = ? WHERE out_trade_no = ? AND trade_state = 'NOTPAY'",
@@ -238,12 +233,7 @@ class Backend:
             outcome = db.execute("SELECT seq, status FROM refund_outcomes ORDER BY seq LIMIT 1").fetchone()
             if outcome is not None:
                 db.execute("DELETE FROM refund_outcomes WHERE seq = ?", (outcome["seq"],))
-            refund_id = (
-                "50300"
-                + crypto.random_token(5, "0123456789")
-                + dt.datetime.fromtimestamp(now, CST).strftime("%Y%m%d")
-                + crypto.random_token(11, "0123456789")
-            )
+            refund_id = _wechat_id("50300", 5, 11, now)
             db.execute(
                 "INSERT INTO refunds(out_refund_no, refund_id, out_trade_no, transaction_id, amount_refund,"
                 " amount_total, reason, notify_url, status, create_time, fingerprint, outcome, settle_at)"
@@ -374,6 +364,12 @@ class Backend:
 
 _REFUND_SUMMARY = {"SUCCESS": "退款成功", "ABNORMAL": "退款异常", "CLOSED": "退款关闭"}
 _TRADE_STATE_DESC = {"NOTPAY": "订单未支付", "SUCCESS": "支付成功", "CLOSED": "订单已关闭", "REFUND": "转入退款"}
+
+
+def _wechat_id(prefix: str, head: int, tail: int, now: float) -> str:
+    """Digits shaped like WeChat's ids: 28 for a transaction_id (reference §4), 29 for a refund_id."""
+    day = dt.datetime.fromtimestamp(now, CST).strftime("%Y%m%d")
+    return prefix + crypto.random_token(head, "0123456789") + day + crypto.random_token(tail, "0123456789")
 
 
 def _fingerprint(raw: dict[str, Any], ignore: tuple[str, ...] = ("time_expire",)) -> str:

@@ -6,7 +6,6 @@ import base64
 import json
 
 import pytest
-from cryptography.hazmat.primitives.serialization import Encoding
 
 from shared.wechatpay.aead import (
     apiv3_key_bytes,
@@ -16,7 +15,7 @@ from shared.wechatpay.aead import (
 )
 from shared.wechatpay.errors import DecryptError, MalformedPayload
 from tests.fixtures import keys
-from tests.unit.wechat_double import seal
+from tests.unit.wechat_double import certificates_data, seal
 
 NONCE = "aR3mZt1qB9xK"
 AAD = "transaction"
@@ -86,17 +85,7 @@ def test_decryption_equals_the_sdk_aes_decrypt(apiv3_key: bytes) -> None:
 
 
 def _certificates_answer(*entries: tuple[str, str]) -> bytes:
-    data = []
-    for stem, serial in entries:
-        pem = keys.certificate(stem).public_bytes(Encoding.PEM)
-        sealed = {
-            "algorithm": "AEAD_AES_256_GCM",
-            "nonce": "c3rtN0nce123",
-            "associated_data": "certificate",
-            "ciphertext": seal(pem, nonce="c3rtN0nce123", associated_data="certificate"),
-        }
-        data.append({"serial_no": serial, "effective_time": "", "expire_time": "", "encrypt_certificate": sealed})
-    return json.dumps({"data": data}).encode()
+    return json.dumps(certificates_data(*entries)).encode()
 
 
 def test_every_listed_platform_certificate_is_decrypted(apiv3_key: bytes) -> None:

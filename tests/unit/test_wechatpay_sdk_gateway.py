@@ -23,7 +23,7 @@ from shared.wechatpay.gateway import PayGateway, TradeBill
 from shared.wechatpay.sdk_gateway import GatewayConfig, SdkPayGateway, format_time_expire
 from tests.fixtures import keys
 from tests.unit.fake_wechat_http import BASE_URL, FakeWeChatHost, Reply
-from tests.unit.wechat_double import PAID_TRANSACTION, seal
+from tests.unit.wechat_double import PAID_TRANSACTION, certificates_data
 
 pytestmark = pytest.mark.sdk
 
@@ -330,17 +330,7 @@ def test_an_inconsistent_config_is_refused_at_start_up(overrides: dict[str, Any]
 
 
 def _certificates_reply(*stems_serials: tuple[str, str], key: str = "platform") -> Reply:
-    data = []
-    for stem, serial in stems_serials:
-        pem = keys.certificate(stem).public_bytes(Encoding.PEM)
-        sealed = {
-            "algorithm": "AEAD_AES_256_GCM",
-            "nonce": "c3rtN0nce123",
-            "associated_data": "certificate",
-            "ciphertext": seal(pem, nonce="c3rtN0nce123", associated_data="certificate"),
-        }
-        data.append({"serial_no": serial, "effective_time": "", "expire_time": "", "encrypt_certificate": sealed})
-    return Reply(body={"data": data}, key=key, serial=keys.PLATFORM_SERIAL)
+    return Reply(body=certificates_data(*stems_serials), key=key, serial=keys.PLATFORM_SERIAL)
 
 
 def _certificate_mode(tmp_path: Path) -> GatewayConfig:

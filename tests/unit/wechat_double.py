@@ -13,6 +13,7 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from tests.fixtures import keys
 
@@ -107,3 +108,18 @@ def envelope(
 def encode(body: dict[str, Any]) -> bytes:
     """Serialised the way WeChat sends it: compact UTF-8 JSON, non-ASCII kept as is."""
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def certificates_data(*entries: tuple[str, str]) -> dict[str, Any]:
+    """A `/v3/certificates` answer listing TEST ONLY certificates (by fixture stem) under the given serials."""
+    data = []
+    for stem, serial in entries:
+        pem = keys.certificate(stem).public_bytes(Encoding.PEM)
+        sealed = {
+            "algorithm": "AEAD_AES_256_GCM",
+            "nonce": "c3rtN0nce123",
+            "associated_data": "certificate",
+            "ciphertext": seal(pem, nonce="c3rtN0nce123", associated_data="certificate"),
+        }
+        data.append({"serial_no": serial, "effective_time": "", "expire_time": "", "encrypt_certificate": sealed})
+    return {"data": data}
