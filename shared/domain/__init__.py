@@ -1,0 +1,1 @@
+"""Pure domain: products, orders, licences. No I/O, no SDK, no clock (time is passed in)."""

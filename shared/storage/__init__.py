@@ -1,0 +1,1 @@
+"""Storage: the port (`port.Storage`) and its adapters, chosen by the STORAGE_URL setting."""

@@ -1,0 +1,100 @@
+"""The storage port. Every state change is a conditional write: insert-if-absent or compare-and-set.
+
+Adapters (SQLite now; PostgreSQL, MySQL and Tablestore next) implement this Protocol and pass one conformance
+suite (tests/integration). Times are integer Unix seconds; money is integer fen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from shared.domain.licences import Activation, ActivationOutcome, Licence, LicenceStatus
+from shared.domain.orders import Order, OrderStatus
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    """An Idempotency-Key as first seen: which request it named (fingerprint) and which order it produced."""
+
+    key: str
+    fingerprint: str
+    order_id: str
+    created_at: int
+
+
+@dataclass(frozen=True)
+class ActivationResult:
+    outcome: ActivationOutcome
+    activations: tuple[Activation, ...]
+
+
+class Storage(Protocol):
+    # -- orders ------------------------------------------------------------------------------------------
+    def insert_order(self, order: Order) -> bool:
+        """Insert if no order has this order_id; False if one exists (nothing changed)."""
+        ...
+
+    def get_order(self, order_id: str) -> Order | None: ...
+
+    def update_order(
+        self, order_id: str, changes: Mapping[str, Any], *, expect_status: Sequence[OrderStatus] | None = None
+    ) -> bool:
+        """Compare-and-set: apply `changes` (Order field names) only if the order exists and, when given, its
+        status is one of `expect_status`. True when the row changed; False leaves everything as it was."""
+        ...
+
+    def orders_for_install(self, install_hash: str, limit: int) -> list[Order]:
+        """The install's orders, newest first."""
+        ...
+
+    # -- licences ----------------------------------------------------------------------------------------
+    def insert_licence(self, licence: Licence) -> bool:
+        """Insert if absent (by licence_id, and by order_id: one licence per order); False if one exists."""
+        ...
+
+    def get_licence(self, licence_id: str) -> Licence | None: ...
+
+    def get_licence_by_key_hash(self, key_hash: str) -> Licence | None: ...
+
+    def update_licence(
+        self, licence_id: str, changes: Mapping[str, Any], *, expect_status: Sequence[LicenceStatus] | None = None
+    ) -> bool:
+        """Compare-and-set on the licence's status, as update_order."""
+        ...
+
+    # -- activations -------------------------------------------------------------------------------------
+    def activate(self, licence_id: str, install_hash: str, max_devices: int, now: int) -> ActivationResult:
+        """Bind an install to a licence atomically: ALREADY_ACTIVE if bound, LIMIT_REACHED if `max_devices`
+        installs are bound, else ACTIVATED. Concurrent calls never exceed the limit."""
+        ...
+
+    def deactivate(self, licence_id: str, install_hash: str) -> bool:
+        """Free the install's slot; False if it held none."""
+        ...
+
+    def activations(self, licence_id: str) -> list[Activation]: ...
+
+    # -- notifications, idempotency, anomalies -----------------------------------------------------------
+    def record_notification(self, notification_id: str, event_type: str, order_id: str | None, at: int) -> bool:
+        """Remember a fully processed notification; False if it was already recorded."""
+        ...
+
+    def notification_processed(self, notification_id: str) -> bool: ...
+
+    def claim_idempotency_key(self, record: IdempotencyRecord) -> IdempotencyRecord:
+        """Insert if absent; return the stored record (the new one, or the first one for that key)."""
+        ...
+
+    def record_anomaly(
+        self, kind: str, order_id: str | None, reference: str, details: Mapping[str, Any], at: int
+    ) -> bool:
+        """Record something an operator must look at, once per (kind, reference); False if already recorded."""
+        ...
+
+    def anomalies(self, limit: int = 100) -> list[dict[str, Any]]: ...
+
+    def ping(self) -> None:
+        """Raise StorageError when the backend cannot be reached."""
+        ...
