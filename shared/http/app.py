@@ -1,0 +1,234 @@
+"""Routing and the one place where answers and errors are rendered, for every function on both clouds.
+
+`serve(event, context, router, function=...)` is what a function's `handler` / `main_handler` calls: it detects the
+platform from the event's shape, parses it, routes, runs the handler and renders the answer in that platform's
+shape. Nothing escapes it: an unreadable event is a 400, an unexpected exception a 500 whose details go to the log
+only (an exception escaping to FC or SCF could show the client a stack trace).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from shared import log
+from shared.errors import AppError, MethodNotAllowed, NotFound, PayloadTooLarge, ValidationFailed
+from shared.http import fc3, scf
+from shared.http._events import choose_request_id
+from shared.http.request import Request, Response
+
+Handler = Callable[[Request, Mapping[str, str]], Response]
+HealthCheck = Callable[[], None]
+
+DEFAULT_MAX_BODY = 16384
+_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_current_function: ContextVar[str] = ContextVar("shared_http_function", default="")
+
+
+class RouteMethodNotAllowed(MethodNotAllowed):
+    """The path exists with other methods: the answer names them in an `Allow` header."""
+
+    def __init__(self, allow: tuple[str, ...]) -> None:
+        super().__init__(f"method not allowed; use {', '.join(allow)}", details={"allow": list(allow)})
+        self.allow = allow
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    template: str
+    handler: Handler
+    name: str
+    max_body: int
+    wechat_errors: bool
+    pattern: re.Pattern[str]
+    params: int
+
+
+def compile_template(template: str) -> re.Pattern[str]:
+    """`/v1/orders/{order_id}` -> a pattern where each parameter matches one non-empty path segment."""
+    if not template.startswith("/"):
+        raise ValueError(f"route template must start with '/': {template!r}")
+    parts: list[str] = []
+    position = 0
+    for match in _PARAM.finditer(template):
+        parts.append(re.escape(template[position : match.start()]))
+        parts.append(f"(?P<{match.group(1)}>[^/]+)")
+        position = match.end()
+    parts.append(re.escape(template[position:]))
+    literal = _PARAM.sub("", template)
+    if "{" in literal or "}" in literal:
+        raise ValueError(f"malformed parameter in route template {template!r}")
+    try:
+        return re.compile("".join(parts))
+    except re.error as exc:  # a parameter name used twice
+        raise ValueError(f"route template {template!r}: {exc}") from None
+
+
+class Router:
+    """The routes of one function. Built once per cold start, at import time."""
+
+    def __init__(self) -> None:
+        self._routes: list[Route] = []
+
+    @property
+    def routes(self) -> tuple[Route, ...]:
+        return tuple(self._routes)
+
+    def add(
+        self,
+        method: str,
+        template: str,
+        handler: Handler,
+        *,
+        name: str | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+        wechat_errors: bool = False,
+    ) -> None:
+        method = method.upper()
+        if any(r.method == method and r.template == template for r in self._routes):
+            raise ValueError(f"route {method} {template} is already registered")
+        pattern = compile_template(template)
+        route_name = name or f"{method} {template}"
+        params = pattern.groups
+        self._routes.append(Route(method, template, handler, route_name, max_body, wechat_errors, pattern, params))
+
+    def add_health(self, check: HealthCheck) -> None:
+        """GET /healthz: 200 with the function's name when `check()` returns, 503 (no details) when it raises."""
+
+        def health(_request: Request, _params: Mapping[str, str]) -> Response:
+            try:
+                check()
+            except Exception as exc:
+                # Type only: a driver's message may name hosts or users; the check can log more itself.
+                log.warning("health_check_failed", error_type=type(exc).__name__)
+                return Response.json(503, {"status": "unavailable"})
+            return Response.json(200, {"status": "ok", "function": _current_function.get()})
+
+        self.add("GET", "/healthz", health, name="healthz")
+
+    def resolve(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        """The route for this request and its path parameters; 404 unknown path, 405 known path, other method."""
+        matches = [(route, m.groupdict()) for route in self._routes if (m := route.pattern.fullmatch(path))]
+        if not matches:
+            raise NotFound("no such resource")
+        # A literal segment beats a parameter (`/v1/orders/stats` over `/v1/orders/{order_id}`).
+        for route, params in sorted(matches, key=lambda match: match[0].params):
+            if route.method == method:
+                return route, params
+        raise RouteMethodNotAllowed(tuple(sorted({route.method for route, _ in matches})))
+
+
+def error_response(exc: AppError, *, wechat: bool = False) -> Response:
+    """The one rendering of an AppError: our `{"error": {...}}`, or WeChat's `{"code": "FAIL", ...}`."""
+    headers = {"Allow": ", ".join(exc.allow)} if isinstance(exc, RouteMethodNotAllowed) else None
+    if wechat:
+        return Response.json(exc.status, {"code": "FAIL", "message": exc.message}, headers)
+    error: dict[str, Any] = {"code": exc.code, "message": exc.message}
+    if exc.details is not None:
+        error["details"] = exc.details
+    try:
+        return Response.json(exc.status, {"error": error}, headers)
+    except (TypeError, ValueError):  # details that are not JSON must not turn a clear error into a crash
+        error.pop("details")
+        return Response.json(exc.status, {"error": error}, headers)
+
+
+@dataclass(frozen=True)
+class _Platform:
+    parse: Callable[[Any, Any], Request]
+    render: Callable[[Response], dict[str, Any]]
+
+
+_FC3 = _Platform(fc3.parse, fc3.render)
+_SCF = _Platform(scf.parse, scf.render)
+
+
+def platform_of(event: object) -> str:
+    """ "fc3" or "scf", from the event's shape; anything unrecognisable is treated (and answered) as FC3."""
+    if isinstance(event, Mapping):
+        request_context = event.get("requestContext")
+        if "rawPath" in event or (isinstance(request_context, Mapping) and "http" in request_context):
+            return fc3.PLATFORM
+        if "httpMethod" in event:
+            return scf.PLATFORM
+    return fc3.PLATFORM
+
+
+@dataclass(frozen=True)
+class _Result:
+    request_id: str
+    response: Response
+    request: Request | None = None
+    error_code: str | None = None
+
+
+def _log_unexpected(exc: BaseException) -> None:
+    log.error("unhandled_exception", error_type=type(exc).__name__, traceback="".join(traceback.format_exception(exc)))
+
+
+def _dispatch(router: Router, request: Request) -> _Result:
+    route: Route | None = None
+    try:
+        route, params = router.resolve(request.method, request.path)
+        log.bind(route=route.template)
+        if len(request.body) > route.max_body:
+            raise PayloadTooLarge(f"request body is larger than {route.max_body} bytes")
+        response = route.handler(request, params)
+        if not isinstance(response, Response):
+            raise TypeError(f"handler returned {type(response).__name__}, not a Response")
+        return _Result(request.request_id, response, request)
+    except AppError as exc:
+        failure = exc
+    except Exception as exc:
+        _log_unexpected(exc)
+        failure = AppError("internal error")
+    wechat = route is not None and route.wechat_errors
+    return _Result(request.request_id, error_response(failure, wechat=wechat), request, failure.code)
+
+
+def _run(event: Any, context: Any, router: Router, platform: _Platform) -> _Result:
+    try:
+        request = platform.parse(event, context)
+    except Exception as exc:
+        request_id = choose_request_id(getattr(context, "request_id", None))
+        log.bind(request_id=request_id)
+        if not isinstance(exc, AppError):
+            _log_unexpected(exc)
+        failure = exc if isinstance(exc, ValidationFailed) else ValidationFailed("the request could not be read")
+        return _Result(request_id, error_response(failure), None, failure.code)
+    log.bind(request_id=request.request_id)
+    return _dispatch(router, request)
+
+
+def _outcome(status: int) -> str:
+    return "ok" if status < 400 else "client_error" if status < 500 else "server_error"
+
+
+def serve(event: Any, context: Any, router: Router, *, function: str) -> dict[str, Any]:
+    """Answer one HTTP event from FC 3.0 or SCF, in the same platform's shape. Never raises."""
+    started = time.perf_counter()
+    platform = _SCF if platform_of(event) == scf.PLATFORM else _FC3
+    with log.request_scope(function=function):
+        token = _current_function.set(function)
+        try:
+            result = _run(event, context, router, platform)
+        finally:
+            _current_function.reset(token)
+        response = result.response.with_headers({"X-Request-Id": result.request_id, "Cache-Control": "no-store"})
+        level = "error" if response.status >= 500 else "info"
+        log.log(
+            level,
+            "request",
+            method=result.request.method if result.request else None,
+            status=response.status,
+            outcome=_outcome(response.status),
+            latency_ms=round((time.perf_counter() - started) * 1000, 1),
+            error_code=result.error_code,
+        )
+        return platform.render(response)
