@@ -19,6 +19,7 @@ it (and the output stream) from settings or tests.
 
 from __future__ import annotations
 
+import enum
 import json
 import os
 import sys
@@ -66,12 +67,22 @@ _threshold = _env_level()
 _stream: TextIO | None = None  # None: whatever sys.stdout is when the line is written
 
 
-def configure(*, level: str | None = None, stream: TextIO | None = None) -> None:
-    """Set the minimum level and/or the output stream (None keeps stdout)."""
+class _Keep(enum.Enum):
+    KEEP = enum.auto()
+
+
+def configure(*, level: str | None = None, stream: TextIO | _Keep | None = _Keep.KEEP) -> None:
+    """Set the minimum level and/or the output stream; `stream=None` means stdout. Omitted arguments are kept."""
     global _threshold, _stream
     if level is not None:
         _threshold = _level_number(level)
-    _stream = stream
+    if not isinstance(stream, _Keep):
+        _stream = stream
+
+
+def level() -> str:
+    """The current minimum level's name."""
+    return next(name for name, number in LEVELS.items() if number == _threshold)
 
 
 def is_denied(name: str) -> bool:
