@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import re
-import uuid
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -134,15 +134,11 @@ def clean_id(value: object) -> str | None:
     return value if isinstance(value, str) and _SAFE_ID.fullmatch(value) else None
 
 
-def context_request_id(context: Any) -> str | None:
-    return clean_id(getattr(context, "request_id", None))
-
-
 def choose_request_id(*candidates: object) -> str:
     for candidate in candidates:
         if (chosen := clean_id(candidate)) is not None:
             return chosen
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # not uuid: it imports platform, and a cold start pays for every import
 
 
 def first_address(*candidates: object) -> str | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import time
-import traceback
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -47,7 +46,7 @@ class Route:
     max_body: int
     wechat_errors: bool
     pattern: re.Pattern[str]
-    params: int
+    param_count: int
 
 
 def compile_template(template: str) -> re.Pattern[str]:
@@ -95,8 +94,8 @@ class Router:
             raise ValueError(f"route {method} {template} is already registered")
         pattern = compile_template(template)
         route_name = name or f"{method} {template}"
-        params = pattern.groups
-        self._routes.append(Route(method, template, handler, route_name, max_body, wechat_errors, pattern, params))
+        route = Route(method, template, handler, route_name, max_body, wechat_errors, pattern, pattern.groups)
+        self._routes.append(route)
 
     def add_health(self, check: HealthCheck) -> None:
         """GET /healthz: 200 with the function's name when `check()` returns, 503 (no details) when it raises."""
@@ -118,7 +117,7 @@ class Router:
         if not matches:
             raise NotFound("no such resource")
         # A literal segment beats a parameter (`/v1/orders/stats` over `/v1/orders/{order_id}`).
-        for route, params in sorted(matches, key=lambda match: match[0].params):
+        for route, params in sorted(matches, key=lambda match: match[0].param_count):
             if route.method == method:
                 return route, params
         raise RouteMethodNotAllowed(tuple(sorted({route.method for route, _ in matches})))
@@ -150,7 +149,7 @@ _SCF = _Platform(scf.parse, scf.render)
 
 
 def platform_of(event: object) -> str:
-    """ "fc3" or "scf", from the event's shape; anything unrecognisable is treated (and answered) as FC3."""
+    """The platform ("fc3" or "scf") from the event's shape; anything unrecognisable is answered as FC3."""
     if isinstance(event, Mapping):
         request_context = event.get("requestContext")
         if "rawPath" in event or (isinstance(request_context, Mapping) and "http" in request_context):
@@ -169,6 +168,8 @@ class _Result:
 
 
 def _log_unexpected(exc: BaseException) -> None:
+    import traceback  # only on the error path: it pulls in linecache and tokenize
+
     log.error("unhandled_exception", error_type=type(exc).__name__, traceback="".join(traceback.format_exception(exc)))
 
 

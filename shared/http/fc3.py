@@ -82,6 +82,19 @@ def render(response: Response) -> dict[str, Any]:
     }
 
 
+def _request_context(http: dict[str, str], request_id: str | None) -> dict[str, Any]:
+    now_ms = int(time.time() * 1000)
+    return {
+        "accountId": "1234567890123456",
+        "domainName": "local.cn-hangzhou.fcapp.run",
+        "domainPrefix": "local",
+        "requestId": request_id or choose_request_id(),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now_ms / 1000)),
+        "timeEpoch": str(now_ms),
+        "http": http,
+    }
+
+
 def build_event(
     method: str,
     path: str,
@@ -100,7 +113,13 @@ def build_event(
     text, is_base64 = encode_body(body)
     raw_path = encode_path(path)
     joined = join_headers(headers, lower=False)
-    now_ms = int(time.time() * 1000)
+    http = {
+        "method": method.upper(),
+        "path": unquote(raw_path),  # FC shows the decoded path here
+        "protocol": "HTTP/1.1",
+        "sourceIp": source_ip,
+        "userAgent": next((v for k, v in joined.items() if k.lower() == "user-agent"), ""),
+    }
     event = {
         "version": "v1",
         "rawPath": raw_path,
@@ -108,20 +127,6 @@ def build_event(
         "isBase64Encoded": is_base64,
         "headers": joined,
         "queryParameters": dict(query or {}),
-        "requestContext": {
-            "accountId": "1234567890123456",
-            "domainName": "local.cn-hangzhou.fcapp.run",
-            "domainPrefix": "local",
-            "requestId": request_id or choose_request_id(),
-            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now_ms / 1000)),
-            "timeEpoch": str(now_ms),
-            "http": {
-                "method": method.upper(),
-                "path": unquote(raw_path),  # FC shows the decoded path here
-                "protocol": "HTTP/1.1",
-                "sourceIp": source_ip,
-                "userAgent": next((v for k, v in joined.items() if k.lower() == "user-agent"), ""),
-            },
-        },
+        "requestContext": _request_context(http, request_id),
     }
     return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
