@@ -5,11 +5,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA_DIR ?= .data
 EMULATOR_PORT ?= 8090
+PORT ?= 8080
 
-.PHONY: help venv dev emulator test check lint types fmt clean
+.PHONY: help venv dev emulator demo test check lint types fmt clean
 
 help:
-	@echo "make dev       run the local system (WeChat Pay emulator on :$(EMULATOR_PORT))"
+	@echo "make dev       run the local system: gateway on :$(PORT), WeChat Pay emulator on :$(EMULATOR_PORT), SQLite"
+	@echo "make demo      one whole purchase against the running local system"
 	@echo "make emulator  run only the WeChat Pay APIv3 emulator"
 	@echo "make test      install what is needed and run the whole test suite"
 	@echo "make check     lint + types + tests"
@@ -23,7 +25,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 venv: $(STAMP)
 
 dev: $(STAMP)
-	DATA_DIR=$(DATA_DIR) EMULATOR_PORT=$(EMULATOR_PORT) $(BIN)/python -m emulator serve
+	DATA_DIR=$(DATA_DIR) PORT=$(PORT) EMULATOR_PORT=$(EMULATOR_PORT) $(BIN)/python -m scripts.dev
+
+demo: $(STAMP)
+	PORT=$(PORT) EMULATOR_PORT=$(EMULATOR_PORT) $(BIN)/python -m scripts.demo
 
 emulator: $(STAMP)
 	DATA_DIR=$(DATA_DIR) EMULATOR_PORT=$(EMULATOR_PORT) $(BIN)/python -m emulator serve

@@ -1,0 +1,50 @@
+"""create_order: `GET /v1/products`, `POST /v1/orders` (design §3)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from shared.bootstrap import container
+from shared.http.app import Router, serve
+from shared.http.request import Request, Response
+from shared.qr import qr_svg
+
+
+def products(request: Request, params: Mapping[str, str]) -> Response:
+    return Response.json(200, {"products": [p.public() for p in container().purchases.products()]})
+
+
+def create(request: Request, params: Mapping[str, str]) -> Response:
+    body = request.json()
+    created = container().purchases.create(
+        str(body.get("product_id", "")), str(body.get("install_id", "")), request.headers.get("idempotency-key")
+    )
+    order = created.order
+    return Response.json(
+        200 if created.replayed else 201,
+        {
+            "order_id": order.order_id,
+            "status": order.status.value,
+            "amount_fen": order.amount_fen,
+            "currency": order.currency,
+            "description": order.description,
+            "code_url": order.code_url,
+            "qr_svg": qr_svg(order.code_url or ""),
+            "expires_at": order.expires_at,
+            "poll_token": created.poll_token,
+        },
+    )
+
+
+router = Router()
+router.add("GET", "/v1/products", products)
+router.add("POST", "/v1/orders", create, max_body=4096)
+router.add_health(lambda: container().storage.ping())
+
+
+def handler(event: Any, context: Any) -> Any:
+    return serve(event, context, router, function="create_order")
+
+
+main_handler = handler  # Tencent SCF's default handler name
