@@ -21,17 +21,26 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def sdk(emulator: RunningEmulator, timeout: tuple[float, float] = (3, 10)) -> WeChatPay:
     m = emulator.merchant
-    client = WeChatPay(WeChatPayType.NATIVE, m["mchid"], m["merchant_private_key"], m["merchant_serial_no"],
-                       m["appid"], m["apiv3_key"], public_key=m["wechatpay_public_key"],
-                       public_key_id=m["wechatpay_public_key_id"], timeout=timeout)  # fmt: skip
+    client = WeChatPay(
+        WeChatPayType.NATIVE,
+        m["mchid"],
+        m["merchant_private_key"],
+        m["merchant_serial_no"],
+        m["appid"],
+        m["apiv3_key"],
+        public_key=m["wechatpay_public_key"],
+        public_key_id=m["wechatpay_public_key_id"],
+        timeout=timeout,
+    )
     client._core._gate_way = emulator.base_url
     return client
 
 
 def order(client: WeChatPay, notify_url: str = "https://merchant.example/notify") -> tuple[str, tuple[int, str]]:
     out_trade_no = "F" + uuid.uuid4().hex[:20]
-    return out_trade_no, client.pay(description="Course", out_trade_no=out_trade_no,
-                                    amount={"total": 100, "currency": "CNY"}, notify_url=notify_url)  # fmt: skip
+    return out_trade_no, client.pay(
+        description="Course", out_trade_no=out_trade_no, amount={"total": 100, "currency": "CNY"}, notify_url=notify_url
+    )
 
 
 def state(client: WeChatPay, out_trade_no: str) -> str:
@@ -57,8 +66,12 @@ def test_an_answer_with_a_bad_signature_fails_sdk_verification_though_the_order_
     emulator.fault("create", "bad_signature")
     out_trade_no = "F" + uuid.uuid4().hex[:20]
     with pytest.raises(Exception, match="failed to verify the signature"):
-        client.pay(description="Course", out_trade_no=out_trade_no, amount={"total": 100, "currency": "CNY"},
-                   notify_url="https://merchant.example/notify")  # fmt: skip
+        client.pay(
+            description="Course",
+            out_trade_no=out_trade_no,
+            amount={"total": 100, "currency": "CNY"},
+            notify_url="https://merchant.example/notify",
+        )
     assert state(client, out_trade_no) == "NOTPAY", "the call was carried out: outcome unknown, query before concluding"
 
 
@@ -138,8 +151,15 @@ def test_the_cli_pays_an_order_and_lists_its_notifications(emulator: RunningEmul
     env = {**os.environ, "EMULATOR_URL": emulator.base_url}
 
     def cli(*args: str) -> dict:  # type: ignore[type-arg]
-        done = subprocess.run([sys.executable, "-m", "emulator", *args], cwd=ROOT, env=env, capture_output=True,
-                              text=True, timeout=60, check=True)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "emulator", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
         return json.loads(done.stdout)
 
     assert cli("pay", out_trade_no, "--hold", "--openid", "o-cli")["transaction"]["payer"]["openid"] == "o-cli"

@@ -23,14 +23,21 @@ from tests.support.sink import NotifySink, Received
 
 def keyring(merchant: dict[str, str]) -> KeyRing:
     """Trusts both WeChat Pay keys: the public key and the platform certificate (transition)."""
-    return KeyRing.from_pem(public_key_pem=merchant["wechatpay_public_key"],
-                            public_key_id=merchant["wechatpay_public_key_id"],
-                            certificate_pems=[merchant["platform_certificate"]])  # fmt: skip
+    return KeyRing.from_pem(
+        public_key_pem=merchant["wechatpay_public_key"],
+        public_key_id=merchant["wechatpay_public_key_id"],
+        certificate_pems=[merchant["platform_certificate"]],
+    )
 
 
 def ours(merchant: dict[str, str], item: Received, now: int | None = None) -> Any:
-    return parse_notification(item.headers, item.body, keyring(merchant), merchant["apiv3_key"].encode(),
-                              int(time.time()) if now is None else now)  # fmt: skip
+    return parse_notification(
+        item.headers,
+        item.body,
+        keyring(merchant),
+        merchant["apiv3_key"].encode(),
+        int(time.time()) if now is None else now,
+    )
 
 
 def verifying(merchant: dict[str, str]) -> Callable[[Received], tuple[int, bytes]]:
@@ -49,16 +56,26 @@ def verifying(merchant: dict[str, str]) -> Callable[[Received], tuple[int, bytes
 def place_order(emulator: RunningEmulator, notify_url: str, total: int = 100) -> str:
     out_trade_no = "N" + uuid.uuid4().hex[:20]
     raw = RawClient(emulator.base_url, emulator.merchant)
-    response = raw.call("POST", "/v3/pay/transactions/native",
-                        raw.native_order(out_trade_no, notify_url=notify_url, amount={"total": total, "currency": "CNY"}))  # fmt: skip
+    response = raw.call(
+        "POST",
+        "/v3/pay/transactions/native",
+        raw.native_order(out_trade_no, notify_url=notify_url, amount={"total": total, "currency": "CNY"}),
+    )
     assert response.status_code == 200, response.text
     return out_trade_no
 
 
 def sdk(merchant: dict[str, str], base_url: str) -> WeChatPay:
-    client = WeChatPay(WeChatPayType.NATIVE, merchant["mchid"], merchant["merchant_private_key"],
-                       merchant["merchant_serial_no"], merchant["appid"], merchant["apiv3_key"],
-                       public_key=merchant["wechatpay_public_key"], public_key_id=merchant["wechatpay_public_key_id"])  # fmt: skip
+    client = WeChatPay(
+        WeChatPayType.NATIVE,
+        merchant["mchid"],
+        merchant["merchant_private_key"],
+        merchant["merchant_serial_no"],
+        merchant["appid"],
+        merchant["apiv3_key"],
+        public_key=merchant["wechatpay_public_key"],
+        public_key_id=merchant["wechatpay_public_key_id"],
+    )
     client._core._gate_way = base_url
     return client
 
@@ -72,7 +89,12 @@ def test_a_payment_notification_is_accepted_by_ours_and_by_the_sdk(emulator: Run
     assert isinstance(parsed, PaymentNotification) and parsed.event_type == "TRANSACTION.SUCCESS"
     tx = parsed.transaction
     assert (tx.out_trade_no, tx.transaction_id, tx.trade_state, tx.amount_total, tx.payer_openid) == (
-        out_trade_no, transaction_id, "SUCCESS", 2990, "o-test-payer")  # fmt: skip
+        out_trade_no,
+        transaction_id,
+        "SUCCESS",
+        2990,
+        "o-test-payer",
+    )
     assert (tx.mchid, tx.appid) == (emulator.merchant["mchid"], emulator.merchant["appid"])
 
     envelope = sdk(emulator.merchant, emulator.base_url).callback(item.headers, item.body)
@@ -94,8 +116,15 @@ def test_certificate_mode_notifications_are_accepted_by_ours_and_by_the_sdk(
     assert isinstance(parsed, PaymentNotification) and parsed.transaction.out_trade_no == out_trade_no
 
     (tmp_path / f"{m['platform_serial_no']}.pem").write_text(m["platform_certificate"])
-    client = WeChatPay(WeChatPayType.NATIVE, m["mchid"], m["merchant_private_key"], m["merchant_serial_no"],
-                       m["appid"], m["apiv3_key"], cert_dir=str(tmp_path))  # fmt: skip
+    client = WeChatPay(
+        WeChatPayType.NATIVE,
+        m["mchid"],
+        m["merchant_private_key"],
+        m["merchant_serial_no"],
+        m["appid"],
+        m["apiv3_key"],
+        cert_dir=str(tmp_path),
+    )
     assert client.callback(item.headers, item.body)["resource"]["out_trade_no"] == out_trade_no
 
 
@@ -123,8 +152,9 @@ def test_tampered_body_wrong_key_stale_timestamp_and_probe_are_rejected_by_ours(
     with pytest.raises(errors.SignatureError):
         ours(m, tampered)
 
-    stranger = KeyRing.from_pem(public_key_pem=crypto.public_pem(crypto.new_rsa_key().public_key()),
-                                public_key_id=m["wechatpay_public_key_id"])  # fmt: skip
+    stranger = KeyRing.from_pem(
+        public_key_pem=crypto.public_pem(crypto.new_rsa_key().public_key()), public_key_id=m["wechatpay_public_key_id"]
+    )
     with pytest.raises(errors.SignatureError):
         parse_notification(good.headers, good.body, stranger, m["apiv3_key"].encode(), int(time.time()))
 
@@ -232,12 +262,27 @@ def test_refund_notifications_carry_refund_status_and_parse_as_refunds(
         out_trade_no = place_order(emulator, sink.url)
         emulator.pay(out_trade_no)
         emulator.control("POST", "/_emulator/refunds/outcome", {"status": status})
-        refund = {"out_trade_no": out_trade_no, "out_refund_no": "RF" + out_trade_no, "notify_url": sink.url,
-                  "amount": {"refund": 100, "total": 100, "currency": "CNY"}}  # fmt: skip
+        refund = {
+            "out_trade_no": out_trade_no,
+            "out_refund_no": "RF" + out_trade_no,
+            "notify_url": sink.url,
+            "amount": {"refund": 100, "total": 100, "currency": "CNY"},
+        }
         assert raw.call("POST", "/v3/refund/domestic/refunds", refund).json()["status"] == "PROCESSING"
         outcomes[out_trade_no] = status
-    refunds = wait_for(lambda: (r := [ours(emulator.merchant, i) for i in sink.received
-                                      if json.loads(i.body)["event_type"].startswith("REFUND")]) and len(r) == 2 and r)  # fmt: skip
+    refunds = wait_for(
+        lambda: (
+            (
+                r := [
+                    ours(emulator.merchant, i)
+                    for i in sink.received
+                    if json.loads(i.body)["event_type"].startswith("REFUND")
+                ]
+            )
+            and len(r) == 2
+            and r
+        )
+    )
     assert all(isinstance(r, RefundNotification) for r in refunds)
     assert {r.refund.out_trade_no: r.refund.refund_status for r in refunds} == outcomes
     assert {r.event_type for r in refunds} == {"REFUND.SUCCESS", "REFUND.ABNORMAL"}

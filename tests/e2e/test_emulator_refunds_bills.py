@@ -32,8 +32,11 @@ def paid_order(raw: RawClient, emulator: RunningEmulator, total: int = 1000) -> 
 
 
 def refund(raw: RawClient, out_trade_no: str, amount: int, total: int = 1000, out_refund_no: str | None = None) -> Any:
-    body = {"out_trade_no": out_trade_no, "out_refund_no": out_refund_no or "R" + uuid.uuid4().hex[:20],
-            "amount": {"refund": amount, "total": total, "currency": "CNY"}}  # fmt: skip
+    body = {
+        "out_trade_no": out_trade_no,
+        "out_refund_no": out_refund_no or "R" + uuid.uuid4().hex[:20],
+        "amount": {"refund": amount, "total": total, "currency": "CNY"},
+    }
     return raw.call("POST", REFUNDS, body)
 
 

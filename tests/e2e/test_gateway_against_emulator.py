@@ -29,10 +29,17 @@ def config(emulator: RunningEmulator, mode: str, cert_dir: Path, **overrides: An
         else {"cert_dir": str(cert_dir)}
     )
     settings: dict[str, Any] = dict(
-        mchid=m["mchid"], appid=m["appid"], private_key_pem=m["merchant_private_key"],
-        merchant_serial_no=m["merchant_serial_no"], apiv3_key=m["apiv3_key"], notify_url=NOTIFY,
-        base_url=emulator.base_url, timeout=(2.0, 2.0), backoff_seconds=0.0, **keys,
-    )  # fmt: skip
+        mchid=m["mchid"],
+        appid=m["appid"],
+        private_key_pem=m["merchant_private_key"],
+        merchant_serial_no=m["merchant_serial_no"],
+        apiv3_key=m["apiv3_key"],
+        notify_url=NOTIFY,
+        base_url=emulator.base_url,
+        timeout=(2.0, 2.0),
+        backoff_seconds=0.0,
+        **keys,
+    )
     settings.update(overrides)
     return GatewayConfig(**settings)
 
@@ -53,8 +60,9 @@ def expires() -> dt.datetime:
 
 def order(gateway: SdkPayGateway, total: int = 500) -> tuple[str, str]:
     out_trade_no = new_id()
-    code_url = gateway.create_native_order(out_trade_no=out_trade_no, description="Course", amount_total=total,
-                                           time_expire=expires(), notify_url=NOTIFY)  # fmt: skip
+    code_url = gateway.create_native_order(
+        out_trade_no=out_trade_no, description="Course", amount_total=total, time_expire=expires(), notify_url=NOTIFY
+    )
     return out_trade_no, code_url
 
 
@@ -143,8 +151,9 @@ def test_an_answer_that_does_not_verify_is_an_unknown_outcome_not_a_failure(
     emulator.fault("create", "bad_signature")
     out_trade_no = new_id()
     with pytest.raises(GatewayUnknown):
-        gateway.create_native_order(out_trade_no=out_trade_no, description="Course", amount_total=100,
-                                    time_expire=expires(), notify_url=NOTIFY)  # fmt: skip
+        gateway.create_native_order(
+            out_trade_no=out_trade_no, description="Course", amount_total=100, time_expire=expires(), notify_url=NOTIFY
+        )
     assert gateway.query_by_out_trade_no(out_trade_no).trade_state == "NOTPAY", "WeChat did create it: query first"
 
 
@@ -160,8 +169,16 @@ def test_certificate_mode_construction_talks_only_to_the_configured_base_url(
 def test_the_sdk_internals_the_adapter_relies_on_are_still_there(emulator: RunningEmulator) -> None:
     """If a wechatpayv3 upgrade moves its hard-coded host or its HTTP calls, this fails before production does."""
     m = emulator.merchant
-    client = WeChatPay(WeChatPayType.NATIVE, m["mchid"], m["merchant_private_key"], m["merchant_serial_no"], m["appid"],
-                       m["apiv3_key"], public_key=m["wechatpay_public_key"], public_key_id=m["wechatpay_public_key_id"])  # fmt: skip
+    client = WeChatPay(
+        WeChatPayType.NATIVE,
+        m["mchid"],
+        m["merchant_private_key"],
+        m["merchant_serial_no"],
+        m["appid"],
+        m["apiv3_key"],
+        public_key=m["wechatpay_public_key"],
+        public_key_id=m["wechatpay_public_key_id"],
+    )
     assert client._core._gate_way == "https://api.mch.weixin.qq.com"
     assert hasattr(wechatpayv3.core, "requests")
     assert wechatpayv3.__version__ == "2.0.4", "re-check reference §11 before upgrading the SDK"

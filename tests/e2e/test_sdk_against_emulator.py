@@ -25,9 +25,14 @@ CST = dt.timezone(dt.timedelta(hours=8))
 def sdk_client(emulator: RunningEmulator, key_mode: str, cert_dir: Path) -> WeChatPay:
     m = emulator.merchant
     common: dict[str, Any] = dict(
-        wechatpay_type=WeChatPayType.NATIVE, mchid=m["mchid"], private_key=m["merchant_private_key"],
-        cert_serial_no=m["merchant_serial_no"], appid=m["appid"], apiv3_key=m["apiv3_key"], timeout=(3, 10),
-    )  # fmt: skip
+        wechatpay_type=WeChatPayType.NATIVE,
+        mchid=m["mchid"],
+        private_key=m["merchant_private_key"],
+        cert_serial_no=m["merchant_serial_no"],
+        appid=m["appid"],
+        apiv3_key=m["apiv3_key"],
+        timeout=(3, 10),
+    )
     if key_mode == "public_key":
         client = WeChatPay(**common, public_key=m["wechatpay_public_key"], public_key_id=m["wechatpay_public_key_id"])
     else:
@@ -48,8 +53,12 @@ def body(result: tuple[int, Any]) -> dict[str, Any]:
     return loaded
 
 
-COMBINATIONS = [("public_key", "public_key"), ("certificate", "certificate"), ("transition", "public_key"),
-                ("transition", "certificate")]  # fmt: skip
+COMBINATIONS = [
+    ("public_key", "public_key"),
+    ("certificate", "certificate"),
+    ("transition", "public_key"),
+    ("transition", "certificate"),
+]
 
 
 @pytest.fixture(params=COMBINATIONS, ids=[f"{e}-emulator/{c}-client" for e, c in COMBINATIONS])
@@ -64,8 +73,13 @@ def test_sdk_creates_queries_pays_and_refunds_a_native_order(
 ) -> None:
     out_trade_no = new_out_trade_no()
     expire = (dt.datetime.now(CST) + dt.timedelta(minutes=15)).replace(microsecond=0).isoformat()
-    status, created = client.pay(description="Course", out_trade_no=out_trade_no, time_expire=expire,
-                                 amount={"total": 990, "currency": "CNY"}, notify_url=sink.url)  # fmt: skip
+    status, created = client.pay(
+        description="Course",
+        out_trade_no=out_trade_no,
+        time_expire=expire,
+        amount={"total": 990, "currency": "CNY"},
+        notify_url=sink.url,
+    )
     assert status == 200 and json.loads(created)["code_url"].startswith("weixin://wxpay/bizpayurl?pr=")
 
     status, unpaid = client.query(out_trade_no=out_trade_no)
@@ -75,8 +89,14 @@ def test_sdk_creates_queries_pays_and_refunds_a_native_order(
     paid = body(client.query(transaction_id=transaction_id))
     assert (paid["trade_state"], paid["out_trade_no"], paid["amount"]["total"]) == ("SUCCESS", out_trade_no, 990)
 
-    refund = body(client.refund(out_refund_no="R" + out_trade_no, amount={"refund": 990, "total": 990, "currency": "CNY"},
-                                out_trade_no=out_trade_no, notify_url=sink.url))  # fmt: skip
+    refund = body(
+        client.refund(
+            out_refund_no="R" + out_trade_no,
+            amount={"refund": 990, "total": 990, "currency": "CNY"},
+            out_trade_no=out_trade_no,
+            notify_url=sink.url,
+        )
+    )
     assert refund["status"] == "PROCESSING"
     settled = wait_for(lambda: (r := body(client.query_refund("R" + out_trade_no)))["status"] == "SUCCESS" and r)
     assert settled["amount"]["refund"] == 990
@@ -85,16 +105,24 @@ def test_sdk_creates_queries_pays_and_refunds_a_native_order(
 
 def test_sdk_closes_an_unpaid_order_with_a_signed_204(client: WeChatPay) -> None:
     out_trade_no = new_out_trade_no()
-    client.pay(description="Course", out_trade_no=out_trade_no, amount={"total": 1, "currency": "CNY"},
-               notify_url="https://merchant.example/notify")  # fmt: skip
+    client.pay(
+        description="Course",
+        out_trade_no=out_trade_no,
+        amount={"total": 1, "currency": "CNY"},
+        notify_url="https://merchant.example/notify",
+    )
     assert client.close(out_trade_no) == (204, b"")
     assert body(client.query(out_trade_no=out_trade_no))["trade_state"] == "CLOSED"
 
 
 def test_sdk_downloads_a_trade_bill_whose_sha1_matches(client: WeChatPay, emulator: RunningEmulator) -> None:
     out_trade_no = new_out_trade_no()
-    client.pay(description="Course", out_trade_no=out_trade_no, amount={"total": 1234, "currency": "CNY"},
-               notify_url="https://merchant.example/notify")  # fmt: skip
+    client.pay(
+        description="Course",
+        out_trade_no=out_trade_no,
+        amount={"total": 1234, "currency": "CNY"},
+        notify_url="https://merchant.example/notify",
+    )
     emulator.pay(out_trade_no)
     bill_date = dt.datetime.now(CST).date().isoformat()
     emulator.control("POST", "/_emulator/clock", {"advance_seconds": 2 * 86400})
@@ -121,12 +149,19 @@ def test_sdk_downloads_and_decrypts_platform_certificates(emulator: RunningEmula
 def test_fifty_refunds_is_the_limit_for_one_order(emulator: RunningEmulator, tmp_path: Path) -> None:
     client = sdk_client(emulator, "public_key", tmp_path)
     out_trade_no = new_out_trade_no()
-    client.pay(description="Course", out_trade_no=out_trade_no, amount={"total": 100, "currency": "CNY"},
-               notify_url="https://merchant.example/notify")  # fmt: skip
+    client.pay(
+        description="Course",
+        out_trade_no=out_trade_no,
+        amount={"total": 100, "currency": "CNY"},
+        notify_url="https://merchant.example/notify",
+    )
     emulator.pay(out_trade_no)
     for n in range(51):
-        status, answer = client.refund(out_refund_no=f"R{n}-{out_trade_no}", out_trade_no=out_trade_no,
-                                       amount={"refund": 1, "total": 100, "currency": "CNY"})  # fmt: skip
+        status, answer = client.refund(
+            out_refund_no=f"R{n}-{out_trade_no}",
+            out_trade_no=out_trade_no,
+            amount={"refund": 1, "total": 100, "currency": "CNY"},
+        )
         emulator.control("POST", "/_emulator/clock", {"advance_seconds": 61})
     assert (status, json.loads(answer)["code"]) == (400, "INVALID_REQUEST")
     assert len(emulator.control("GET", "/_emulator/refunds")["refunds"]) == 50

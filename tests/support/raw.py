@@ -36,8 +36,16 @@ class RawClient:
             f'timestamp="{timestamp}",serial_no="{serial}"'
         )
 
-    def call(self, method: str, target: str, payload: Any = None, *, headers: dict[str, str | None] | None = None,
-             raw_body: bytes | None = None, **override: Any) -> requests.Response:  # fmt: skip
+    def call(
+        self,
+        method: str,
+        target: str,
+        payload: Any = None,
+        *,
+        headers: dict[str, str | None] | None = None,
+        raw_body: bytes | None = None,
+        **override: Any,
+    ) -> requests.Response:
         body = raw_body if raw_body is not None else (json.dumps(payload).encode() if payload is not None else b"")
         sent: dict[str, str | None] = {
             "Accept": "application/json",
@@ -52,9 +60,12 @@ class RawClient:
 
     def native_order(self, out_trade_no: str, **fields: Any) -> dict[str, Any]:
         order = {
-            "appid": self.merchant["appid"], "mchid": self.merchant["mchid"], "description": "Course",
-            "out_trade_no": out_trade_no, "notify_url": "https://merchant.example/v1/notify/wechatpay",
+            "appid": self.merchant["appid"],
+            "mchid": self.merchant["mchid"],
+            "description": "Course",
+            "out_trade_no": out_trade_no,
+            "notify_url": "https://merchant.example/v1/notify/wechatpay",
             "amount": {"total": 100, "currency": "CNY"},
-        }  # fmt: skip
+        }
         order.update(fields)
         return order
