@@ -48,8 +48,7 @@ class SqliteStorage:
                 conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
                 conn.execute("PRAGMA foreign_keys = ON")
                 conn.execute("PRAGMA synchronous = NORMAL")
-                if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                    conn.execute("PRAGMA journal_mode = WAL")
+                _enable_wal(conn, busy_timeout_ms / 1000)
             self.migrate()
         except BaseException:
             self._conn.close()
@@ -235,6 +234,23 @@ class SqliteStorage:
         with self._connection() as conn:
             row = conn.execute(f"{_LICENCE_SELECT} WHERE {column} = ?", (value,)).fetchone()
         return None if row is None else rows.licence_from_row(row)
+
+
+def _enable_wal(conn: sqlite3.Connection, timeout: float) -> None:
+    """WAL is a property of the file, set once. Switching needs an exclusive lock and SQLite answers "locked" at
+    once, without its busy handler, when another process opens the new file at the same moment: retry here."""
+    if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+        return
+    deadline, pause = time.monotonic() + timeout, 0.002
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL").fetchone()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
 
 
 def _activations(conn: sqlite3.Connection, licence_id: str) -> list[Activation]:
