@@ -44,6 +44,9 @@ class LicenceService:
         assert normalized is not None, "a derived licence key always normalizes"
         key_hash = licence_key_hash(normalized)
         if self._storage.insert_licence(new_licence(order, product, key_hash, now)):
+            self._storage.append_order_event(
+                order.order_id, "LICENCE_ISSUED", now, {"licence_id": licence_id_for(order.order_id)}
+            )
             log.info("licence_issued", order_id=order.order_id, licence_id=licence_id_for(order.order_id))
         licence = self._storage.get_licence(licence_id_for(order.order_id))
         if licence is None:

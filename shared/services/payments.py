@@ -75,16 +75,29 @@ class PaymentService:
         current = self._storage.get_order(order.order_id)
         if current is None or current.status not in PAID_STATES:
             raise errors.StorageError(f"order {order.order_id} could not be marked paid")
-        if won and order.status is OrderStatus.CLOSED:
-            self._anomaly("PAID_AFTER_CLOSE", order.order_id, order.order_id, {"transaction_id": report.transaction_id})
-        self._licences.ensure_issued(current)
         if won:
-            log.info("order_paid", order_id=order.order_id, outcome="PAID", via=reference.split(":", 1)[0])
+            after_close = order.status is OrderStatus.CLOSED
+            self._storage.append_order_event(
+                order.order_id,
+                "PAID",
+                now,
+                {"via": _via(reference), "transaction_id": report.transaction_id, "after_close": after_close},
+            )
+            if after_close:
+                self._anomaly(
+                    "PAID_AFTER_CLOSE", order.order_id, order.order_id, {"transaction_id": report.transaction_id}
+                )
+            log.info("order_paid", order_id=order.order_id, outcome="PAID", via=_via(reference))
+        self._licences.ensure_issued(current)
         return PaymentOutcome.PAID if won else PaymentOutcome.ALREADY_PAID
 
     def _anomaly(self, kind: str, order_id: str | None, reference: str, details: dict[str, object]) -> None:
         if self._storage.record_anomaly(kind, order_id, reference, details, self._clock()):
             log.warning("payment_anomaly", kind=kind, order_id=order_id, details=details)
+
+
+def _via(reference: str) -> str:
+    return reference.split(":", 1)[0]
 
 
 def _payer_hash(openid: str | None) -> str | None:

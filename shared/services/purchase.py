@@ -75,7 +75,10 @@ class PurchaseService:
         order = self._storage.get_order(order_id)
         if order is None:
             order = self._new_order(order_id, product, device)
-            self._storage.insert_order(order)
+            if self._storage.insert_order(order):
+                self._storage.append_order_event(
+                    order_id, "CREATED", order.created_at, {"product_id": product.id, "amount_fen": product.price_fen}
+                )
             order = self._storage.get_order(order_id) or order
         if order.code_url is None:
             order = self._ask_wechat(order)

@@ -95,6 +95,16 @@ class Storage(Protocol):
 
     def anomalies(self, limit: int = 100) -> list[dict[str, Any]]: ...
 
+    # -- the order's timeline ----------------------------------------------------------------------------
+    def append_order_event(self, order_id: str, kind: str, at: int, details: Mapping[str, Any]) -> None:
+        """Append to the order's timeline (CREATED, PAID, CLOSED...); written only by the writer that won the
+        compare-and-set, so one PAID event means one transition."""
+        ...
+
+    def order_events(self, order_id: str) -> list[dict[str, Any]]:
+        """The order's timeline, oldest first: `{kind, at, details}`."""
+        ...
+
     def ping(self) -> None:
         """Raise StorageError when the backend cannot be reached."""
         ...

@@ -77,6 +77,20 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX anomalies_by_time ON anomalies (at)",
         ),
     ),
+    (
+        2,
+        (
+            # The order's timeline, append-only: each state change, written by the writer that won it.
+            """CREATE TABLE order_events (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                order_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                at INTEGER NOT NULL,
+                details TEXT NOT NULL
+            )""",
+            "CREATE INDEX order_events_by_order ON order_events (order_id, seq)",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -187,6 +187,20 @@ class SqliteStorage:
             for kind, order_id, reference, details, at in found
         ]
 
+    def append_order_event(self, order_id: str, kind: str, at: int, details: Mapping[str, Any]) -> None:
+        with self._connection() as conn:
+            conn.execute(
+                "INSERT INTO order_events (order_id, kind, at, details) VALUES (?, ?, ?, ?)",
+                (order_id, kind, at, rows.encode_json(dict(details))),
+            )
+
+    def order_events(self, order_id: str) -> list[dict[str, Any]]:
+        with self._connection() as conn:
+            found = conn.execute(
+                "SELECT kind, at, details FROM order_events WHERE order_id = ? ORDER BY seq", (order_id,)
+            ).fetchall()
+        return [{"kind": kind, "at": at, "details": json.loads(details)} for kind, at, details in found]
+
     def ping(self) -> None:
         with self._connection() as conn:
             conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()

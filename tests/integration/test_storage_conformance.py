@@ -347,3 +347,14 @@ def test_fresh_storage_has_no_anomalies(storage: Storage) -> None:
 
 def test_a_reachable_storage_answers_ping(storage: Storage) -> None:
     storage.ping()
+
+
+def test_the_order_timeline_keeps_every_appended_event_in_order(storage: Storage, order: Order) -> None:
+    storage.append_order_event(order.order_id, "CREATED", T0, {"amount_fen": 990})
+    storage.append_order_event(order.order_id, "PAID", T0 + 5, {"via": "notify"})
+    storage.append_order_event("another-order", "CREATED", T0, {})
+    assert storage.order_events(order.order_id) == [
+        {"kind": "CREATED", "at": T0, "details": {"amount_fen": 990}},
+        {"kind": "PAID", "at": T0 + 5, "details": {"via": "notify"}},
+    ]
+    assert storage.order_events("no-such-order") == []
