@@ -22,6 +22,7 @@ def open_storage(url: str) -> Storage:
     scheme = url.partition("://")[0].lower() if "://" in url else ""
     if scheme == "sqlite":
         return _open_sqlite(url)
+    # Each further adapter: one branch here, importing its module lazily (e.g. shared.storage.postgres).
     offered = "supported: sqlite://; not yet available: " + ", ".join(f"{name}://" for name in PLANNED)
     if scheme in PLANNED:
         raise ConfigError(f"storage scheme {scheme}:// is not yet available ({offered})")
