@@ -16,25 +16,9 @@ from scripts.stack import Stack
 from shared.domain.licences import licence_id_for
 from tests.support.emulator import RunningEmulator, wait_for
 from tests.support.shop import Shop
+from tests.support.wechat import genuine_notification, paid_resource, signed
 
 Forgery = Callable[[bytes, dict[str, str]], tuple[bytes, dict[str, str]]]
-
-
-def signed(
-    emulator: RunningEmulator, body: bytes, *, timestamp: int | None = None, key: Any = None, serial: str | None = None
-) -> dict[str, str]:
-    """Headers as WeChat signs a notification, using the emulator's WeChat Pay key unless told otherwise."""
-    keys = emulator.core.keys
-    ts, nonce = str(timestamp or int(time.time())), crypto.random_token(32)
-    signature = crypto.sign(key or keys.wechatpay_private, crypto.answer_message(ts, nonce, body))
-    return {
-        "Wechatpay-Timestamp": ts,
-        "Wechatpay-Nonce": nonce,
-        "Wechatpay-Signature": signature,
-        "Wechatpay-Serial": serial or keys.credentials.wechatpay_public_key_id,
-        "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048",
-        "Content-Type": "application/json",
-    }
 
 
 def post(stack: Stack, body: bytes, headers: dict[str, str]) -> requests.Response:
@@ -100,3 +84,29 @@ def test_duplicated_wechatpay_headers_are_refused(stack: Stack, emulator: Runnin
     raw.headers["Wechatpay-Signature"] = headers["Wechatpay-Signature"] + ", " + headers["Wechatpay-Signature"]
     assert session.send(raw, timeout=30).status_code == 400
     assert shop.storage().get_order(order["order_id"]).status.value == "PENDING"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"amount": {"total": 1, "currency": "CNY"}}, {"mchid": "1900000000"}, {"appid": "wx0000000000000000"}],
+    ids=["amount", "mchid", "appid"],
+)
+def test_a_genuine_payment_that_disagrees_with_the_order_is_an_anomaly_never_paid(
+    stack: Stack, emulator: RunningEmulator, changes: dict[str, Any]
+) -> None:
+    shop = Shop(stack)
+    order = shop.order()
+    body = genuine_notification(emulator, paid_resource(emulator, order["order_id"], order["amount_fen"], **changes))
+    assert post(stack, body, signed(emulator, body)).status_code == 204, "acknowledged: WeChat's retries cannot fix it"
+    storage = shop.storage()
+    assert storage.get_order(order["order_id"]).status.value == "PENDING"
+    assert storage.get_licence(licence_id_for(order["order_id"])) is None
+    anomaly = next(a for a in storage.anomalies() if a["order_id"] == order["order_id"])
+    assert anomaly["kind"] == "PAYMENT_MISMATCH" and anomaly["details"]["fields"]
+
+
+def test_a_genuine_payment_for_an_unknown_order_is_an_anomaly(stack: Stack, emulator: RunningEmulator) -> None:
+    body = genuine_notification(emulator, paid_resource(emulator, "oNotOurs0000000000000001", 100))
+    assert post(stack, body, signed(emulator, body)).status_code == 204
+    kinds = {(a["kind"], a["details"].get("out_trade_no")) for a in Shop(stack).storage().anomalies()}
+    assert ("UNKNOWN_ORDER", "oNotOurs0000000000000001") in kinds

@@ -25,6 +25,7 @@ from shared.licensing.tokens import verify_token
 from tests.events import load_event
 from tests.support.emulator import RunningEmulator, wait_for
 from tests.support.sink import NotifySink
+from tests.support.wechat import genuine_notification, paid_resource, signed
 
 INSTALL = "functional-test-install-0001"
 
@@ -177,3 +178,33 @@ def test_a_missing_secret_stops_the_function_with_a_message_naming_it(
         bootstrap.reset()
     assert status == 500 and "SERVER_SECRET" not in json.dumps(body), "the client learns nothing of our settings"
     assert "missing required setting SERVER_SECRET" in capsys.readouterr().out, "the operator's log names it"
+
+
+@PLATFORMS
+def test_a_storage_failure_answers_wechat_5xx_fail_so_it_retries(
+    emulator: RunningEmulator, sink: NotifySink, tmp_path: Path, platform: str
+) -> None:
+    env = function_env(tmp_path, emulator.merchant, emulator.base_url, sink.url)
+    (tmp_path / "not-a-dir").write_text("a file where the database folder should be")
+    env["STORAGE_URL"] = f"sqlite:///{tmp_path / 'not-a-dir' / 'app.sqlite3'}"
+    bootstrap.reset(env)
+    try:
+        order = {"product_id": "pro-monthly", "install_id": INSTALL}
+        status, _, body = invoke(platform, create_order, "POST", "/v1/orders", body=order)
+        assert status in (500, 503) and body["error"]["code"] in ("INTERNAL", "UNAVAILABLE")
+        emulator_order = emulator.control("GET", "/_emulator/orders")["orders"]
+        assert emulator_order == [], "nothing reached WeChat Pay either"
+        status, _, _ = invoke(platform, payment_notify, "GET", "/healthz")
+        assert status == 503
+        body_bytes = genuine_notification(emulator, paid_resource(emulator, "oSomeOrder00000000000001", 990))
+        status, _, answer = invoke(
+            platform,
+            payment_notify,
+            "POST",
+            "/v1/notify/wechatpay",
+            raw=body_bytes,
+            headers=signed(emulator, body_bytes),
+        )
+        assert (status, answer["code"]) == (500, "FAIL"), "a 5xx makes WeChat retry: the payment is not lost"
+    finally:
+        bootstrap.reset()
