@@ -4,6 +4,11 @@ cold start pays for one backend, never for the others (Tablestore's SDK alone co
     sqlite:///relative/path.sqlite3      relative to the working directory (three slashes)
     sqlite:////absolute/path.sqlite3     absolute (four slashes, as SQLAlchemy spells it)
     sqlite:///path.sqlite3?busy_timeout_ms=2000
+    postgresql://user:password@host:5432/database?sslmode=require     see shared/storage/sql/postgres.py
+    mysql://user:password@host:3306/database?ssl=verify_ca&ssl_ca=...  see shared/storage/sql/mysql.py
+
+A SQL server's schema is created by `python -m scripts.storage migrate`, never by opening it: a cold start costs
+no extra round trip, and the adapters connect on first use.
 """
 
 from __future__ import annotations
@@ -13,8 +18,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from shared.errors import ConfigError
 from shared.storage.port import Storage
 
-SUPPORTED = ("sqlite",)
-PLANNED = ("postgresql", "mysql", "tablestore")
+SUPPORTED = ("sqlite", "postgresql", "mysql")
+PLANNED = ("tablestore",)
 
 
 def open_storage(url: str) -> Storage:
@@ -22,8 +27,17 @@ def open_storage(url: str) -> Storage:
     scheme = url.partition("://")[0].lower() if "://" in url else ""
     if scheme == "sqlite":
         return _open_sqlite(url)
-    # Each further adapter: one branch here, importing its module lazily (e.g. shared.storage.postgres).
-    offered = "supported: sqlite://; not yet available: " + ", ".join(f"{name}://" for name in PLANNED)
+    if scheme == "postgresql":
+        from shared.storage.sql.postgres import open_postgres
+
+        return open_postgres(url)
+    if scheme == "mysql":
+        from shared.storage.sql.mysql import open_mysql
+
+        return open_mysql(url)
+    # Each further adapter: one branch here, importing its module lazily.
+    supported, planned = (", ".join(f"{name}://" for name in names) for names in (SUPPORTED, PLANNED))
+    offered = f"supported: {supported}; not yet available: {planned}"
     if scheme in PLANNED:
         raise ConfigError(f"storage scheme {scheme}:// is not yet available ({offered})")
     if not scheme:

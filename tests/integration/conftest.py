@@ -17,6 +17,7 @@ from shared.domain.licences import Licence, LicenceStatus, licence_id_for
 from shared.domain.orders import Order, OrderStatus
 from shared.storage.factory import open_storage
 from shared.storage.port import Storage
+from tests.integration.test_storage_sql_servers import mysql_storage, postgresql_storage
 
 T0 = 1_780_000_000  # a fixed "now": times are passed in, never read from a clock
 
@@ -29,8 +30,9 @@ def _sqlite(tmp_path: Path) -> Iterator[Storage]:
 
 ADAPTERS: dict[str, Callable[[Path], Iterator[Storage]]] = {
     "sqlite": _sqlite,
-    # "postgresql": _postgresql,  (a fresh schema per test on the server .ci/run starts)
-    # "mysql": _mysql,
+    # The servers .ci/run starts: a migrated namespace per session, emptied before each test.
+    "postgresql": postgresql_storage,
+    "mysql": mysql_storage,
     # "tablestore": _tablestore,
 }
 
