@@ -6,6 +6,8 @@ cold start pays for one backend, never for the others (Tablestore's SDK alone co
     sqlite:///path.sqlite3?busy_timeout_ms=2000
     postgresql://user:password@host:5432/database?sslmode=require     see shared/storage/sql/postgres.py
     mysql://user:password@host:3306/database?ssl=verify_ca&ssl_ca=...  see shared/storage/sql/mysql.py
+    tablestore://<instance>?endpoint=https://<instance>.<region>.ots.aliyuncs.com&region=cn-hangzhou
+                                         keys from the environment; see shared/storage/tablestore_connect.py
 
 A SQL server's schema is created by `python -m scripts.storage migrate`, never by opening it: a cold start costs
 no extra round trip, and the adapters connect on first use.
@@ -18,8 +20,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from shared.errors import ConfigError
 from shared.storage.port import Storage
 
-SUPPORTED = ("sqlite", "postgresql", "mysql")
-PLANNED = ("tablestore",)
+SUPPORTED = ("sqlite", "postgresql", "mysql", "tablestore")
+PLANNED: tuple[str, ...] = ()
 
 
 def open_storage(url: str) -> Storage:
@@ -35,9 +37,13 @@ def open_storage(url: str) -> Storage:
         from shared.storage.sql.mysql import open_mysql
 
         return open_mysql(url)
+    if scheme == "tablestore":
+        from shared.storage.tablestore_connect import open_tablestore
+
+        return open_tablestore(url)
     # Each further adapter: one branch here, importing its module lazily.
     supported, planned = (", ".join(f"{name}://" for name in names) for names in (SUPPORTED, PLANNED))
-    offered = f"supported: {supported}; not yet available: {planned}"
+    offered = f"supported: {supported}" + (f"; not yet available: {planned}" if planned else "")
     if scheme in PLANNED:
         raise ConfigError(f"storage scheme {scheme}:// is not yet available ({offered})")
     if not scheme:
