@@ -178,6 +178,8 @@ class FakeOTSClient:
             table = self._table(given["table_name"])
             key = self._key(table, row.primary_key, auto=True)
             columns = self._columns(table, row.attribute_columns or [])
+            if any(len(column) == 3 for column in table.meta.schema_of_primary_key) and ots.PK_AUTO_INCR not in key:
+                raise FakeUnsupported("writing an explicit value into an auto-increment column")
             if ots.PK_AUTO_INCR in key:
                 if _expectation(condition) != IGNORE:
                     raise self._invalid("a write with an auto-increment column must use IGNORE")
