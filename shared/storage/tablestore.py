@@ -29,7 +29,7 @@ from shared.storage import rows
 from shared.storage.port import ActivationResult, IdempotencyRecord
 from shared.storage.tablestore_licences import Devices, Licences
 from shared.storage.tablestore_ops import CAS_ATTEMPTS, Key, TablestoreOps, Values, not_null, pause
-from shared.storage.tablestore_schema import Tables, create_missing
+from shared.storage.tablestore_schema import SCHEMA_VERSION, Tables, create_missing
 
 _PREFIX = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]{0,63})?")  # table names are [A-Za-z_][A-Za-z0-9_]*
 _ORDER_NULLABLE = frozenset(f.name for f in fields(Order) if "None" in str(f.type))
@@ -51,6 +51,12 @@ class TablestoreStorage:
         """Create missing tables (idempotent); the names created. They serve about a minute later."""
         with self._ops.translated("CreateTable", self.tables.orders):
             return create_missing(self._client, self.tables, self._ops.sdk)
+
+    def schema_version(self) -> int:
+        """SCHEMA_VERSION when every table exists, else 0 (for `python -m scripts.storage version`)."""
+        with self._ops.translated("ListTable", self.tables.orders):
+            existing = set(self._client.list_table())
+        return SCHEMA_VERSION if set(self.tables.schemas()) <= existing else 0
 
     # -- orders ------------------------------------------------------------------------------------------
     def insert_order(self, order: Order) -> bool:

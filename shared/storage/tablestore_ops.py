@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from shared.errors import StorageError
+from shared.errors import ConfigError, StorageError
 
 Key = list[tuple[str, Any]]  # a primary key as the SDK spells it: [(column, value), ...] in schema order
 Values = dict[str, Any]  # a row: primary key and attribute columns by name
@@ -32,7 +32,10 @@ def load_sdk() -> Any:
     # Without its native codec the SDK logs two warnings on import: noise on every cold start, nothing to act on.
     for name in ("tablestore.encoder", "tablestore.decoder"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    return importlib.import_module("tablestore")
+    try:
+        return importlib.import_module("tablestore")
+    except ImportError as exc:
+        raise ConfigError("tablestore:// storage needs the tablestore package (pip install tablestore)") from exc
 
 
 class TablestoreOps:

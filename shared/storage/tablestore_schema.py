@@ -17,6 +17,7 @@ from typing import Any
 
 from shared.errors import ConfigError
 
+SCHEMA_VERSION = 1  # the table set below; a change of keys means new tables (Tablestore keys never change)
 AUTO_INCREMENT = "AUTO_INCREMENT"  # spelled here without the SDK; it wants its own PK_AUTO_INCR marker
 
 # suffix -> primary key schema. Names are the dataclass field names, so rows stay readable in the console.
