@@ -52,20 +52,22 @@ class TablestoreOps:
         return None if row is None else _values(row)
 
     def batch_get(self, table: str, keys: Sequence[Key]) -> list[Values | None]:
-        """The rows of `keys`, in that order (None where missing)."""
-        found: list[Values | None] = []
-        for start in range(0, len(keys), _BATCH_GET_MAX):
-            chunk = list(keys[start : start + _BATCH_GET_MAX])
+        """The rows of `keys`, in that order (None where missing). Each distinct key is asked for once: two index
+        rows may point to one row, and a batch naming a row twice is not something to rely on."""
+        distinct = list({tuple(key): key for key in keys}.values())
+        found: dict[tuple[Any, ...], Values | None] = {}
+        for start in range(0, len(distinct), _BATCH_GET_MAX):
+            chunk = distinct[start : start + _BATCH_GET_MAX]
             request = self.sdk.BatchGetRowRequest()
             request.add(self.sdk.TableInBatchGetRowItem(table, chunk, max_version=1))
             with self.translated("BatchGetRow", table):
                 items = self._client.batch_get_row(request).get_result_by_table(table)
             for key, item in zip(chunk, items, strict=True):
                 if not item.is_ok:  # rows of a batch fail one by one (busy, throttled): read it alone, with retries
-                    found.append(self.get(table, key))
+                    found[tuple(key)] = self.get(table, key)
                 else:
-                    found.append(None if item.row is None else _values(item.row))
-        return found
+                    found[tuple(key)] = None if item.row is None else _values(item.row)
+        return [found[tuple(key)] for key in keys]
 
     def scan(
         self, table: str, start: Key, end: Key, *, backward: bool = False, page: int = 100

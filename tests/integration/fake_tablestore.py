@@ -263,6 +263,8 @@ class FakeOTSClient:
                 _unsupported(column_filter=item.column_filter, time_range=item.time_range, token=item.token)
                 if item.max_version is None:
                     raise self._invalid("max_version or time_range is required")
+                if len({tuple(pk) for pk in item.primary_keys}) != len(item.primary_keys):
+                    raise FakeUnsupported("a batch naming one row twice")
                 table = self._table(name)
                 answers[name] = [self._batch_row(table, name, self._key(table, pk), item) for pk in item.primary_keys]
             return ots.BatchGetRowResponse(answers)

@@ -230,3 +230,14 @@ def test_the_licence_id_is_the_orders_so_a_retry_with_a_fresh_object_finds_the_c
     assert storage.insert_licence(make_licence(order, max_devices=9)) is False
     stored = storage.get_licence(licence_id_for(order.order_id))
     assert stored is not None and stored.max_devices == 3
+
+
+def test_an_anomaly_recorded_again_later_is_listed_once_at_its_first_time(
+    storage: TablestoreStorage, client: FakeOTSClient
+) -> None:
+    client.page_size = 5000  # both by-time rows in one page: one batch read, naming the anomaly once
+    assert storage.record_anomaly("AMOUNT_MISMATCH", "ord_1", "tx-1", {"n": 1}, T0) is True
+    assert storage.record_anomaly("AMOUNT_MISMATCH", "ord_1", "tx-1", {"n": 2}, T0 + 5) is False
+    assert storage.anomalies() == [
+        {"kind": "AMOUNT_MISMATCH", "order_id": "ord_1", "reference": "tx-1", "details": {"n": 1}, "at": T0}
+    ]
