@@ -244,8 +244,9 @@ def _version(cursor: Cursor) -> int:
 
 
 def _activations(cursor: Cursor, licence_id: str, *, locking: bool = False) -> list[Activation]:
-    # Inside `activate`, a locking read: it sees the latest committed rows even under MySQL's REPEATABLE READ,
-    # where a plain read could use a snapshot older than the licence lock it follows.
+    # Inside `activate`, a locking read: it sees the latest committed rows whatever the isolation level. Under
+    # MySQL's REPEATABLE READ a plain read answers from the transaction's snapshot, which is only as recent as the
+    # licence lock if no plain read came before it: true today, but not a property to rest the device limit on.
     sql = (
         "SELECT licence_id, install_hash, activated_at FROM activations WHERE licence_id = %s"
         " ORDER BY activated_at, install_hash"

@@ -74,6 +74,9 @@ class PostgresStorage(SqlStorage):
             keepalives_interval=2,
             keepalives_count=3,
             autocommit=True,
+            # No server-side prepared statements: a transaction-pooling proxy in front of the server (the clouds'
+            # database proxies, PgBouncer) may run the next statement on another backend that never saw them.
+            prepare_threshold=None,
             **params,
         )
         return conn
