@@ -148,6 +148,7 @@ export class LicenceBook {
       license_key: key,
       token: data.token,
       product_id: data.product_id,
+      title: await this.#titleOf(data.product_id),
       status: data.status,
     });
   }
@@ -165,6 +166,18 @@ export class LicenceBook {
       if (/** @type {any} */ (error)?.code !== "LICENSE_NOT_FOUND") throw error;
     }
     await this.store.removeLicence(licenceId);
+  }
+
+  /**
+   * @param {string} productId
+   * @returns {Promise<string | undefined>} its title in the catalogue; nothing when that cannot be read now
+   */
+  async #titleOf(productId) {
+    try {
+      return (await this.api.products()).data.products.find((/** @type {any} */ p) => p.id === productId)?.title;
+    } catch {
+      return undefined;
+    }
   }
 
   #nowSeconds() {

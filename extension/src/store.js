@@ -38,6 +38,7 @@ const LICENCE_PREFIX = "licence:";
  * @property {string} license_key
  * @property {string} token
  * @property {string} [product_id]
+ * @property {string} [title] the product's title, when known
  * @property {string} [order_id]
  * @property {"ACTIVE" | "REVOKED"} status
  * @property {null | "REVOKED" | "EXPIRED" | "NOT_ACTIVATED"} problem why the server last refused to refresh it

@@ -153,6 +153,7 @@ export class WeChatIntegration {
         license_key: view.license.license_key,
         token: view.license.token,
         product_id: order.product_id,
+        title: order.description,
         order_id: order.order_id,
         status: view.license.status,
       });

@@ -96,6 +96,7 @@ describe("moving a licence to another browser", () => {
     const restored = await second.integration.restore(`  ${first.view.licence.license_key.toLowerCase()} `);
 
     assert.equal(restored.state, "valid");
+    assert.equal(restored.licence.title, "Pro, 30 days");
     const [call] = first.server.calls("/v1/licenses/activate");
     assert.deepEqual(call.body, {
       license_key: first.view.licence.license_key,
