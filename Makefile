@@ -7,7 +7,7 @@ DATA_DIR ?= .data
 EMULATOR_PORT ?= 8090
 PORT ?= 8080
 
-.PHONY: help venv dev emulator demo test check lint types fmt clean
+.PHONY: help venv dev emulator demo test check lint types fmt clean extension extension-test
 
 help:
 	@echo "make dev       run the local system: gateway on :$(PORT), WeChat Pay emulator on :$(EMULATOR_PORT), SQLite"
@@ -35,6 +35,18 @@ emulator: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+	cd extension && node --test
+
+# The browser extension: `make extension` builds extension/dist against the running `make dev` (its keys are read
+# from /v1/licenses/keys at build time); EXTENSION_ENV=production uses extension/config/production.json as is.
+EXTENSION_ENV ?= local
+extension:
+	node extension/build.mjs --env $(EXTENSION_ENV) --out extension/dist \
+	  $(if $(filter local,$(EXTENSION_ENV)),--fetch-keys --api-base http://127.0.0.1:$(PORT))
+
+extension-test: $(STAMP)
+	cd extension && node --test
+	$(BIN)/python -m pytest tests/browser -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
