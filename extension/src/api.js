@@ -96,16 +96,12 @@ export class ApiClient {
    * @returns {Promise<Answer>}
    */
   async #call(method, path, { body, headers = {} } = {}) {
-    const init = {
-      method,
-      headers: { Accept: "application/json", ...headers },
-      signal: AbortSignal.timeout(TIMEOUT_MS),
-      cache: /** @type {RequestCache} */ ("no-store"),
-    };
-    if (body !== undefined) {
-      init.headers["Content-Type"] = "application/json";
-      Object.assign(init, { body: JSON.stringify(body) });
-    }
+    /** @type {Record<string, string>} */
+    const allHeaders = { Accept: "application/json", ...headers };
+    if (body !== undefined) allHeaders["Content-Type"] = "application/json";
+    /** @type {RequestInit} */
+    const init = { method, headers: allHeaders, signal: AbortSignal.timeout(TIMEOUT_MS), cache: "no-store" };
+    if (body !== undefined) init.body = JSON.stringify(body);
     let response;
     try {
       response = await this.fetch(this.apiBase + path, init);

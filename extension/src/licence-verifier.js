@@ -118,7 +118,7 @@ async function importPublicKey(subtle, encoded) {
 
 /**
  * @param {unknown} token
- * @returns {{first: string, signature: Uint8Array} | null}
+ * @returns {{first: string, signature: Uint8Array<ArrayBuffer>} | null}
  */
 function split(token) {
   if (typeof token !== "string" || token.length > MAX_TOKEN_LENGTH) return null;

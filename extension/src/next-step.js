@@ -37,7 +37,9 @@ const STEPS = {
   OTHER_INSTALL: { message: "stepOtherInstall", action: "restore" },
 };
 
+/** @type {NextStep} */
 const FALLBACK = { message: "stepUnknown", action: "retry" };
+/** @type {NextStep} */
 const SERVER_TROUBLE = { message: "stepServer", action: "retry" };
 
 /**

@@ -17,7 +17,7 @@ export function encode(bytes) {
 
 /**
  * @param {string} text unpadded base64url
- * @returns {Uint8Array}
+ * @returns {Uint8Array<ArrayBuffer>}
  * @throws {TypeError} when `text` is not base64url
  */
 export function decode(text) {
@@ -30,8 +30,8 @@ export function decode(text) {
 
 /**
  * @param {string} text
- * @returns {Uint8Array} the UTF-8 bytes of `text`
+ * @returns {Uint8Array<ArrayBuffer>} the UTF-8 bytes of `text`
  */
 export function utf8(text) {
-  return new TextEncoder().encode(text);
+  return /** @type {Uint8Array<ArrayBuffer>} */ (new TextEncoder().encode(text));
 }

@@ -37,10 +37,12 @@ export function renderStep(container, step, handlers) {
   const message = el("p", { className: "step-message", text: t(step.message) });
   const handler = handlers[step.action];
   const label = BUTTON_LABELS[step.action];
-  const button =
-    handler && label ? el("button", { className: "step-action", text: t(label), attrs: { type: "button" } }) : null;
-  button?.addEventListener("click", handler, { once: true });
-  container.replaceChildren(message, ...(button ? [button] : []));
+  container.replaceChildren(message);
+  if (handler && label) {
+    const button = el("button", { className: "step-action", text: t(label), attrs: { type: "button" } });
+    button.addEventListener("click", handler, { once: true });
+    container.append(button);
+  }
   container.dataset.action = step.action;
   container.hidden = false;
 }
