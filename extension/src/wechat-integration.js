@@ -195,19 +195,23 @@ export class WeChatIntegration {
   }
 
   /**
-   * One round over every remembered order (the service worker's job once no checkout page is open). Orders whose QR
-   * expired more than GRACE_MS ago are forgotten.
-   * @returns {Promise<{paid: {order: PendingOrder, licence: LicenceView}[], remaining: number}>}
+   * One round over the remembered orders (the service worker's job), but those in `skip` (an open checkout page is
+   * polling them). Orders whose QR expired more than GRACE_MS ago are forgotten.
+   * @param {{skip?: Set<string>}} [options]
+   * @returns {Promise<{paid: {order: PendingOrder, licence: LicenceView}[], remaining: number}>} remaining: orders
+   *   still to poll, `skip` excluded
    */
-  async pollPending() {
+  async pollPending({ skip = new Set() } = {}) {
     const paid = [];
     for (const order of await this.store.pendingOrders()) {
+      if (skip.has(order.order_id)) continue;
       const update = await this.#pollSafely(order);
       if (update.state === "paid") paid.push({ order, licence: update.licence });
       const unpaid = update.state === "pending" || update.state === "error";
       if (unpaid && this.timeLeft(order) < -GRACE_MS) await this.store.removeOrder(order.order_id);
     }
-    return { paid, remaining: (await this.store.pendingOrders()).length };
+    const remaining = (await this.store.pendingOrders()).filter((order) => !skip.has(order.order_id));
+    return { paid, remaining: remaining.length };
   }
 
   /** @returns {Promise<PendingOrder[]>} */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { BackgroundService, CHECKOUT_PORT, POLL_ALARM, REFRESH_ALARM } from "../src/background/service.js";
+import { BackgroundService, CHECKOUT_PORT, POLL_ALARM, REFRESH_ALARM, WATCHING } from "../src/background/service.js";
 import { chromeStub, fakePort } from "../testing/chrome-stub.js";
 import { harness } from "../testing/harness.js";
 
@@ -26,14 +26,21 @@ describe("the service worker", () => {
     assert.equal(chrome.alarmsSet.get(REFRESH_ALARM).periodInMinutes, 360);
   });
 
-  it("leaves polling to an open checkout page, and takes over when its tab closes", async () => {
+  it("leaves the order a checkout page watches to it, polls the others, and takes over when the tab closes", async () => {
     const { chrome, service, server, integration, clock } = await worker();
+    const left = await integration.createOrder("pro-lifetime"); // an earlier order, its tab long closed
     const order = await integration.createOrder("pro-monthly");
     const port = fakePort(CHECKOUT_PORT);
     await chrome.runtime.onConnect.dispatch(port);
+    await port.onMessage.dispatch({ type: WATCHING, orderId: order.order_id });
+    await server.pay(left.order_id);
 
     await service.pollInBackground();
+
     assert.equal(server.calls(`/v1/orders/${order.order_id}`).length, 0);
+    assert.equal(server.calls(`/v1/orders/${left.order_id}`).length, 1);
+    assert.ok(chrome.notificationsShown.has(`paid:${left.order_id}`));
+    assert.equal(chrome.alarmsSet.has(POLL_ALARM), false, "nothing left for the worker");
 
     clock.onSleep = () => clock.sleeps.length === 2 && server.pay(order.order_id);
     await port.onDisconnect.dispatch();
@@ -41,30 +48,72 @@ describe("the service worker", () => {
 
     assert.deepEqual(clock.sleeps, [1000, 2000]);
     assert.equal(server.calls(`/v1/orders/${order.order_id}`).length, 3);
-    assert.equal((await integration.licences())[0].state, "valid");
+    assert.equal((await integration.licences()).length, 2);
     const shown = chrome.notificationsShown.get(`paid:${order.order_id}`);
     assert.equal(shown.title, "notificationPaidTitle");
+    assert.equal(shown.message, "notificationPaidMessage:pro-monthly");
     assert.equal(shown.iconUrl, "chrome-extension://test-id/icons/icon-128.png");
     assert.equal(chrome.alarmsSet.has(POLL_ALARM), false);
+  });
+
+  it("a page that stops watching (its QR expired) hands the order back to the worker at once", async () => {
+    const { chrome, service, server, integration, clock } = await worker();
+    const order = await integration.createOrder("pro-monthly");
+    const port = fakePort(CHECKOUT_PORT);
+    await chrome.runtime.onConnect.dispatch(port);
+    await port.onMessage.dispatch({ type: WATCHING, orderId: order.order_id });
+    await port.onMessage.dispatch({ type: "something else" });
+    assert.equal(server.calls(`/v1/orders/${order.order_id}`).length, 0);
+
+    clock.onSleep = () => clock.sleeps.length === 1 && server.pay(order.order_id);
+    await port.onMessage.dispatch({ type: WATCHING, orderId: null });
+    await service.pollInBackground();
+
+    assert.equal((await integration.licences()).length, 1);
+  });
+
+  it("a closing tab wakes the worker from a long wait and restarts its backoff", async () => {
+    const { chrome, service, server, integration } = await worker();
+    await integration.createOrder("pro-lifetime");
+    const order = await integration.createOrder("pro-monthly");
+    const port = fakePort(CHECKOUT_PORT);
+    await chrome.runtime.onConnect.dispatch(port);
+    await port.onMessage.dispatch({ type: WATCHING, orderId: order.order_id });
+    const waits = [];
+    service.sleep = (ms, signal) => {
+      waits.push(ms);
+      if (waits.length === 5) return new Promise((resolve) => signal.addEventListener("abort", () => resolve()));
+      if (waits.length === 6) server.pay(order.order_id);
+      if (waits.length === 7) for (const o of server.orders.values()) o.status = "CLOSED";
+      return Promise.resolve();
+    };
+    const loop = service.pollInBackground();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+
+    await port.onDisconnect.dispatch();
+    await loop;
+
+    assert.deepEqual(waits, [1000, 2000, 4000, 8000, 10000, 1000, 2000]);
+    assert.ok((await integration.licences()).some((v) => v.licence.order_id === order.order_id));
   });
 
   it("keeps a wake-up alarm while orders are pending, and resumes from it", async () => {
     const { chrome, service, server, integration, clock } = await worker();
     const order = await integration.createOrder("pro-monthly");
-    const port = fakePort(CHECKOUT_PORT);
-    await chrome.runtime.onConnect.dispatch(port);
-    await chrome.runtime.onConnect.dispatch(fakePort("something-else"));
+    let alarmWhileWaiting;
     clock.onSleep = () => {
-      assert.equal(chrome.alarmsSet.get(POLL_ALARM).periodInMinutes, 0.5);
-      chrome.runtime.onConnect.dispatch(fakePort(CHECKOUT_PORT)); // the user opened checkout again
+      alarmWhileWaiting = chrome.alarmsSet.get(POLL_ALARM);
+      service.sleep = () => new Promise(() => {}); // Chrome stops the worker in the middle of a wait
     };
-    await port.onDisconnect.dispatch();
-    await service.pollInBackground();
-    assert.equal(chrome.alarmsSet.has(POLL_ALARM), true);
+    service.pollInBackground();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(alarmWhileWaiting.periodInMinutes, 0.5);
 
     await server.pay(order.order_id);
-    await chrome.alarms.onAlarm.dispatch({ name: POLL_ALARM }); // a checkout page is open: it polls, not us
-    assert.equal((await integration.licences()).length, 0);
+    const restarted = new BackgroundService({ chrome, integration, sleep: (ms) => clock.sleep(ms), random: () => 0.5 });
+    await restarted.alarm({ name: POLL_ALARM });
+    assert.equal((await integration.licences()).length, 1);
+    assert.equal(chrome.alarmsSet.has(POLL_ALARM), false);
   });
 
   it("polls orders left unpaid when the browser starts again, and opens the options page from a notification", async () => {

@@ -1,8 +1,9 @@
 /**
- * What the service worker does. A checkout page polls its own order while it is open and holds a port to this
- * worker; when the last such port closes (the user closed the tab after scanning), the worker polls every
- * remembered order with the same backoff and notifies the user when one is paid. An alarm wakes the worker if
- * Chrome stopped it in the middle; another refreshes licences before their tokens expire.
+ * What the service worker does. It polls every remembered order with backoff and notifies the user when one is
+ * paid — except an order an open checkout page is watching itself (the page says which over a port), so that
+ * closing the tab after scanning hands that order over at once, and an order left behind (an expired QR that might
+ * still be paid in its last second, a tab closed long ago) is never orphaned. An alarm wakes the worker if Chrome
+ * stopped it mid-loop; another refreshes licences before their tokens expire.
  * @module
  */
 
@@ -20,14 +21,19 @@ export const NOTIFICATION_ICON = "icons/icon-128.png";
  * @typedef {import("../store.js").PendingOrder} PendingOrder
  */
 
+/** The message a checkout page sends when it starts (an order id) or stops (null) watching an order. */
+export const WATCHING = "watching";
+
 export class BackgroundService {
-  #checkouts = 0;
+  /** @type {Map<chrome.runtime.Port, string | null>} checkout pages and the order each is watching */
+  #pages = new Map();
   /** @type {Promise<void> | null} */
   #polling = null;
+  #wake = new AbortController();
 
   /**
-   * @param {{chrome: typeof chrome, integration: WeChatIntegration, sleep: (ms: number) => Promise<void>,
-   *   random?: () => number}} deps
+   * @param {{chrome: typeof chrome, integration: WeChatIntegration,
+   *   sleep: (ms: number, signal?: AbortSignal) => Promise<void>, random?: () => number}} deps
    */
   constructor({ chrome, integration, sleep, random = Math.random }) {
     this.chrome = chrome;
@@ -60,10 +66,15 @@ export class BackgroundService {
   /** @param {chrome.runtime.Port} port */
   connected(port) {
     if (port.name !== CHECKOUT_PORT) return;
-    this.#checkouts += 1;
+    this.#pages.set(port, null);
+    port.onMessage.addListener((/** @type {any} */ message) => {
+      if (message?.type !== WATCHING) return;
+      this.#pages.set(port, typeof message.orderId === "string" ? message.orderId : null);
+      this.pollInBackground({ wake: true });
+    });
     port.onDisconnect.addListener(() => {
-      this.#checkouts -= 1;
-      if (this.#checkouts === 0) this.pollInBackground();
+      this.#pages.delete(port);
+      this.pollInBackground({ wake: true });
     });
   }
 
@@ -73,27 +84,39 @@ export class BackgroundService {
     if (alarm.name === REFRESH_ALARM) await this.integration.refreshDue();
   }
 
-  /** Poll remembered orders until none is left, unless a checkout page is doing it. One loop at a time. */
-  pollInBackground() {
-    if (this.#checkouts > 0) return Promise.resolve();
+  /**
+   * Poll remembered orders no page is watching, until none is left. One loop at a time; `wake` cuts its current
+   * wait short and restarts the backoff (a tab just closed: the user is paying right now).
+   * @param {{wake?: boolean}} [options]
+   */
+  pollInBackground({ wake = false } = {}) {
+    if (this.#polling && wake) this.#wake.abort();
     this.#polling ??= this.#pollLoop().finally(() => {
       this.#polling = null;
     });
     return this.#polling;
   }
 
+  /** @returns {Set<string>} the orders open checkout pages are polling themselves */
+  #watched() {
+    return new Set([...this.#pages.values()].filter((id) => id !== null));
+  }
+
   async #pollLoop() {
     const { alarms } = this.chrome;
-    if ((await this.integration.pendingOrders()).length === 0) return;
+    const skip = this.#watched();
+    if (!(await this.integration.pendingOrders()).some((order) => !skip.has(order.order_id))) return;
     await alarms.create(POLL_ALARM, { periodInMinutes: POLL_ALARM_MINUTES });
-    for (let attempt = 0; this.#checkouts === 0; attempt += 1) {
-      const round = await this.integration.pollPending();
+    for (let attempt = 0; ; attempt += 1) {
+      const round = await this.integration.pollPending({ skip: this.#watched() });
       for (const { order } of round.paid) await this.#notifyPaid(order);
       if (round.remaining === 0) {
         await alarms.clear(POLL_ALARM);
         return;
       }
-      await this.sleep(backoffDelay(attempt, this.random));
+      this.#wake = new AbortController();
+      await this.sleep(backoffDelay(attempt, this.random), this.#wake.signal);
+      if (this.#wake.signal.aborted) attempt = -1;
     }
   }
 

@@ -5,7 +5,7 @@
  */
 
 import { createIntegration } from "../app.js";
-import { CHECKOUT_PORT } from "../background/service.js";
+import { CHECKOUT_PORT, WATCHING } from "../background/service.js";
 import { nextStep } from "../next-step.js";
 import { byId, el, show } from "./dom.js";
 import { formatCountdown, formatPrice } from "./format.js";
@@ -40,9 +40,19 @@ const ui = {
 /** @type {{watch: AbortController | null, timer: ReturnType<typeof setInterval> | undefined}} */
 const current = { watch: null, timer: undefined };
 
+/** The service worker polls every remembered order but the one this page is watching: the port tells it which. */
+const worker = { port: /** @type {chrome.runtime.Port | null} */ (null), watching: /** @type {string | null} */ (null) };
+
 function holdServiceWorkerPort() {
-  // Reconnect if Chrome restarts the worker: the port is how it knows a checkout page is still polling.
-  chrome.runtime.connect({ name: CHECKOUT_PORT }).onDisconnect.addListener(holdServiceWorkerPort);
+  worker.port = chrome.runtime.connect({ name: CHECKOUT_PORT });
+  worker.port.onDisconnect.addListener(holdServiceWorkerPort); // Chrome restarted the worker: tell the new one
+  if (worker.watching) announce(worker.watching);
+}
+
+/** @param {string | null} orderId */
+function announce(orderId) {
+  worker.watching = orderId;
+  worker.port?.postMessage({ type: WATCHING, orderId });
 }
 
 async function loadProducts() {
@@ -129,6 +139,7 @@ function showOrder(order) {
 async function watch(order, product) {
   const controller = new AbortController();
   current.watch = controller;
+  announce(order.order_id);
   const retryNow = () => {
     controller.abort();
     watch(order, product);
@@ -190,6 +201,7 @@ function stopWatching() {
   current.watch?.abort();
   current.watch = null;
   clearInterval(current.timer);
+  announce(null); // an order left unpaid (an expired QR paid in its last second) is the worker's again
 }
 
 localize();
