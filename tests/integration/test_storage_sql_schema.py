@@ -3,7 +3,10 @@ interrupted one, and indexes under every query the timer jobs and the history ru
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
+import os
+import secrets
 from collections.abc import Iterator
 
 import pytest
@@ -55,6 +58,18 @@ def test_a_new_database_is_at_version_zero_fails_its_health_check_and_migrates_t
     assert storage.migrate() == LATEST_VERSION  # a second run changes nothing
     assert _versions(server, empty_namespace) == list(range(1, LATEST_VERSION + 1))
     storage.close()
+
+
+def test_migrating_into_a_postgres_schema_that_does_not_exist_yet_creates_it() -> None:
+    server = SERVERS["postgresql"]
+    namespace = f"wxt_{os.getpid()}_{secrets.token_hex(3)}"
+    atexit.register(server.drop_namespace, namespace)
+    storage = server.open(namespace)
+    assert storage.schema_version() == 0
+    assert storage.migrate() == LATEST_VERSION
+    assert _versions(server, namespace) == list(range(1, LATEST_VERSION + 1))
+    storage.close()
+    server.drop_namespace(namespace)
 
 
 def _child_migrate(url: str, barrier: object, results: object) -> None:

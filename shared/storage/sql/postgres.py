@@ -102,6 +102,11 @@ class PostgresStorage(SqlStorage):
 
     @contextmanager
     def _migration_lock(self, cursor: Cursor) -> Iterator[None]:
-        # Released by the migration's COMMIT or ROLLBACK; one lock per schema of the database.
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))", (_MIGRATION_LOCK,))
+        """One lock per schema, released by the migration's COMMIT or ROLLBACK; the `schema` option's schema is
+        created under it (the first `migrate` of a new deployment). current_schema() is NULL while it is missing."""
+        schema = self.url.options.get("schema")
+        key = "SELECT pg_advisory_xact_lock(%s, hashtext(COALESCE(%s, current_schema(), '')))"
+        cursor.execute(key, (_MIGRATION_LOCK, schema))
+        if schema is not None:
+            cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")  # a checked identifier
         yield
