@@ -44,13 +44,6 @@ def test_a_sqlite_url_without_a_usable_path_is_refused(url: str) -> None:
         open_storage(url)
 
 
-@pytest.mark.parametrize("scheme", ["tablestore"])
-def test_a_planned_backend_is_named_as_not_yet_available(scheme: str) -> None:
-    with pytest.raises(ConfigError, match=f"{scheme}:// is not yet available") as raised:
-        open_storage(f"{scheme}://user:s3cret@db.example:5432/licences")
-    assert "s3cret" not in str(raised.value)
-
-
 @pytest.mark.parametrize("url", ["mongodb://user:s3cret@db/x", "/var/data/app.sqlite3", ""])
 def test_an_unknown_scheme_names_the_supported_ones_and_never_the_password(url: str) -> None:
     with pytest.raises(ConfigError) as raised:
