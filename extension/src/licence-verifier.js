@@ -32,7 +32,7 @@ const PUBLIC_KEY_BYTES = 32;
 
 /**
  * @typedef {"MALFORMED" | "UNSUPPORTED_VERSION" | "UNKNOWN_KEY" | "BAD_SIGNATURE" | "EXPIRED" | "OTHER_INSTALL"
- *   | "NO_ENTITLEMENTS"} InvalidReason
+ *   | "NO_ENTITLEMENTS" | "UNSUPPORTED"} InvalidReason
  * @typedef {{valid: true, payload: LicencePayload} | {valid: false, reason: InvalidReason, payload?: LicencePayload}}
  *   Verification
  */
@@ -70,7 +70,12 @@ export class LicenceVerifier {
     if (!payload) return { valid: false, reason: "MALFORMED" };
     if (payload.v !== TOKEN_VERSION) return { valid: false, reason: "UNSUPPORTED_VERSION" };
     if (typeof payload.kid !== "string") return { valid: false, reason: "MALFORMED" };
-    const key = await this.#key(payload.kid);
+    let key;
+    try {
+      key = await this.#key(payload.kid);
+    } catch {
+      return { valid: false, reason: "UNSUPPORTED" }; // a browser without WebCrypto Ed25519 (before Chrome 137)
+    }
     if (!key) return { valid: false, reason: "UNKNOWN_KEY" };
     const genuine = await this.subtle.verify({ name: "Ed25519" }, key, parts.signature, utf8(parts.first));
     if (!genuine) return { valid: false, reason: "BAD_SIGNATURE" };

@@ -35,6 +35,7 @@ const STEPS = {
   NOT_ACTIVATED: { message: "stepNotActivated", action: "restore" },
   NEEDS_REFRESH: { message: "stepNeedsRefresh", action: "refresh" },
   OTHER_INSTALL: { message: "stepOtherInstall", action: "restore" },
+  UNSUPPORTED: { message: "stepBrowserTooOld", action: "contact_support" },
 };
 
 /** @type {NextStep} */

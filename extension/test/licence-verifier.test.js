@@ -102,6 +102,12 @@ describe("offline licence verification (WebCrypto Ed25519)", () => {
     assert.equal((await verify(await signToken(key, { ...payload, v: 2 }))).reason, "UNSUPPORTED_VERSION");
   });
 
+  it("says so when the browser has no WebCrypto Ed25519", async () => {
+    const subtle = { importKey: () => Promise.reject(new DOMException("Unrecognized name.", "NotSupportedError")) };
+    const old = new LicenceVerifier({ subtle: /** @type {any} */ (subtle), publicKeys: { k1: key.publicKey } });
+    assert.deepEqual(await old.verify(await signToken(key, payload), expected), { valid: false, reason: "UNSUPPORTED" });
+  });
+
   it("treats a broken embedded key as unknown", async () => {
     const broken = new LicenceVerifier({ subtle: crypto.subtle, publicKeys: { k1: "too-short" } });
     const result = await broken.verify(await signToken(key, payload), expected);

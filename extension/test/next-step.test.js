@@ -19,6 +19,7 @@ describe("every problem has a next step", () => {
     ["an expired licence", "EXPIRED", "buy"],
     ["a licence deactivated here", "NOT_ACTIVATED", "restore"],
     ["a token expired offline", "NEEDS_REFRESH", "refresh"],
+    ["a browser without WebCrypto Ed25519", "UNSUPPORTED", "contact_support"],
     ["anything else", new ApiError("http", { status: 400, code: "SOMETHING_NEW" }), "retry"],
   ];
   for (const [name, problem, action] of cases) {

@@ -71,6 +71,7 @@ def test_a_purchase_shows_the_qr_then_a_licence_verified_offline_and_the_order_i
     page = browser.open("checkout.html")
     expect(page.locator("h1")).to_have_text("Buy a licence")
     expect(page.locator('button[data-product-id="pro-lifetime"]')).to_be_visible()
+    browser.screenshot(page, "0-products")
     order_id = choose(page, "pro-monthly")
     expect(page.locator("#pay-amount")).to_have_text("¥9.90")
     expect(page.locator("#countdown")).to_contain_text(re.compile(r"expires in 1[45]:\d\d"))

@@ -57,6 +57,19 @@ def test_a_licence_bought_elsewhere_is_restored_by_key_within_the_device_limit_t
     assert activate(shop, key, new_install_id()).status_code == 200, "the slot was not freed"
 
 
+def test_with_the_network_down_the_checkout_offers_a_retry_that_works(browser: ExtensionBrowser) -> None:
+    page = browser.open("checkout.html", before=lambda p: p.route("**/v1/products", lambda route: route.abort()))
+
+    problem = page.locator("#problem")
+    expect(problem).to_contain_text("Cannot reach the server")
+    browser.screenshot(page, "offline")
+    page.unroute("**/v1/products")
+    problem.get_by_role("button", name="Retry").click()
+
+    expect(page.locator(".product")).to_have_count(3)
+    expect(problem).to_be_hidden()
+
+
 @pytest.mark.skipif(
     not (CHROMIUM_LOCALES / "zh-CN.pak").exists(),
     reason="Chromium has only its en-US UI here: apt-get install -y chromium-l10n",
