@@ -49,8 +49,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Live tests are deselected (not skipped) unless a -m expression chooses what runs."""
-    if config.getoption("markexpr"):
+    """Live tests are deselected (not skipped) unless a -m expression names them (`-m live`)."""
+    if "live" in config.getoption("markexpr"):
         return
     live = [item for item in items if item.get_closest_marker("live")]
     if live:
