@@ -45,6 +45,8 @@ def _pem(value: str) -> str:
 
 @dataclass(frozen=True)
 class AppSettings:
+    """What every function needs: storage, catalogue, the server secret and order timings."""
+
     storage_url: str
     products_file: Path
     server_secret: bytes = field(repr=False)
@@ -72,6 +74,8 @@ class AppSettings:
 
 @dataclass(frozen=True)
 class WeChatPaySettings:
+    """The merchant's WeChat Pay configuration: ids, keys, and where to call and be called."""
+
     mchid: str
     appid: str
     apiv3_key: str = field(repr=False)
@@ -112,6 +116,8 @@ class WeChatPaySettings:
 
 @dataclass(frozen=True)
 class LicensingSettings:
+    """The Ed25519 licence-signing keys setting (parsed by shared.licensing.keys)."""
+
     signing_keys: str = field(repr=False)
 
     @classmethod

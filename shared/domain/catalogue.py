@@ -13,6 +13,8 @@ PRODUCT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 @dataclass(frozen=True)
 class Product:
+    """Something for sale: its price, licence length, device limit and what it unlocks."""
+
     id: str
     title: str
     price_fen: int

@@ -19,6 +19,8 @@ class LicenceStatus(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Licence:
+    """The right to use a product, issued once per paid order; found by the hash of its key."""
+
     licence_id: str
     order_id: str
     product_id: str
@@ -34,6 +36,8 @@ class Licence:
 
 @dataclass(frozen=True)
 class Activation:
+    """One install holding one of a licence's device slots."""
+
     licence_id: str
     install_hash: str
     activated_at: int

@@ -19,6 +19,8 @@ from shared.storage.port import Storage
 
 @dataclass(frozen=True)
 class IssuedToken:
+    """A signed licence token and when it expires."""
+
     token: str
     expires_at: int
 

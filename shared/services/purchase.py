@@ -28,6 +28,8 @@ IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 @dataclass(frozen=True)
 class Merchant:
+    """Who sells: the ids WeChat knows the merchant by, and where it sends notifications."""
+
     mchid: str
     appid: str
     notify_url: str
@@ -35,6 +37,8 @@ class Merchant:
 
 @dataclass(frozen=True)
 class CreatedOrder:
+    """An order as POST /v1/orders answers it, with its poll token; `replayed` for an Idempotency-Key repeat."""
+
     order: Order
     poll_token: str
     replayed: bool

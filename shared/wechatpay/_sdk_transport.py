@@ -3,7 +3,8 @@
 The SDK hard-codes its gateway in `Core.__init__` and calls `requests.get/post/...` without a Session,
 returning only `(status, body)`: we override the gateway on the instance, and hand its core module a
 stand-in for `requests` that behaves the same but remembers the last response's headers, so that errors
-can carry WeChat's Request-ID.
+can carry WeChat's Request-ID. Its `Core.__init__` also loads the merchant key with OpenSSL's RSA consistency
+check, ~35 ms of every cold start that calls WeChat: `trust_merchant_key()` hands it our loader instead.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 import requests
 import wechatpayv3.core
 from requests.adapters import BaseAdapter
+
+from shared.wechatpay.signing import load_private_key
 
 
 class RecordingTransport:
@@ -74,6 +77,22 @@ class RecordingTransport:
 
 
 TRANSPORT = RecordingTransport()
+
+
+def _load_trusted_private_key(private_key: str | None) -> Any:
+    """wechatpayv3.utils.load_private_key, minus the RSA consistency check (signing.load_private_key says why
+    skipping it is safe for our own key); the SDK's own error when the key cannot be read."""
+    if not private_key:
+        return None
+    try:
+        return load_private_key(private_key)
+    except (ValueError, TypeError, UnicodeError) as exc:
+        raise Exception("failed to load private key.") from exc  # the SDK's own exception and message
+
+
+def trust_merchant_key() -> None:
+    """Make `wechatpayv3.Core.__init__` load the merchant key with our loader: call before constructing it."""
+    wechatpayv3.core.load_private_key = _load_trusted_private_key
 
 
 def bind_sdk(client: Any, base_url: str) -> RecordingTransport:

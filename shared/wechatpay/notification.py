@@ -50,13 +50,17 @@ class RefundNotification:
 Notification: TypeAlias = PaymentNotification | RefundNotification
 
 
-@dataclass(frozen=True)
 class _Envelope:
-    id: str
-    create_time: datetime
-    event_type: str
-    summary: str
-    resource: Mapping[str, Any]
+    """The notification's plaintext fields and its still-encrypted resource (a plain class: cheaper to define at
+    cold start than a dataclass, and never compared or printed)."""
+
+    __slots__ = ("create_time", "event_type", "id", "resource", "summary")
+
+    def __init__(
+        self, *, id: str, create_time: datetime, event_type: str, summary: str, resource: Mapping[str, Any]
+    ) -> None:
+        self.id, self.create_time, self.event_type, self.summary = id, create_time, event_type, summary
+        self.resource = resource
 
 
 def _expected_original_type(event_type: str) -> str:

@@ -21,7 +21,7 @@ from cryptography import x509
 from wechatpayv3 import WeChatPay, WeChatPayType
 
 from shared.wechatpay._fields import as_object, parse_json, req_str
-from shared.wechatpay._sdk_transport import TRANSPORT, bind_sdk
+from shared.wechatpay._sdk_transport import TRANSPORT, bind_sdk, trust_merchant_key
 from shared.wechatpay.aead import apiv3_key_bytes
 from shared.wechatpay.bills import parse_trade_bill, unpack_bill
 from shared.wechatpay.certificates import (
@@ -97,6 +97,7 @@ class SdkPayGateway:
 
     def _new_client(self) -> Any:
         config = self._config
+        trust_merchant_key()
         # No logger on purpose: the SDK's DEBUG lines print Authorization headers (reference §11).
         return WeChatPay(
             wechatpay_type=WeChatPayType.NATIVE,

@@ -1,6 +1,9 @@
 """Verification of WeChat's signed responses and notifications (reference §2), like wechatpay-go's chain.
 
 Pure code: the caller passes the current time; the raw body bytes are verified, never a re-serialisation.
+
+Cold start (design §9): the notify function imports this module, so `cryptography.x509` (~30 ms) is imported only
+when a platform certificate is actually loaded; merchants in public-key mode never pay for it.
 """
 
 from __future__ import annotations
@@ -10,14 +13,13 @@ import binascii
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
-from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from shared.wechatpay._pem import with_pem_armor
+from shared.wechatpay._pem import load_pem_public_key, with_pem_armor
 from shared.wechatpay.constants import (
     HEADER_NONCE,
     HEADER_SERIAL,
@@ -31,6 +33,9 @@ from shared.wechatpay.constants import (
 )
 from shared.wechatpay.errors import SignatureError, SignTestProbe, StaleTimestamp, UnknownSerial
 
+if TYPE_CHECKING:
+    from cryptography import x509
+
 
 def load_public_key(pem: str | bytes) -> rsa.RSAPublicKey:
     """Load the WeChat Pay public key (`pub_key.pem`), with or without the armour lines."""
@@ -42,6 +47,8 @@ def load_public_key(pem: str | bytes) -> rsa.RSAPublicKey:
 
 def load_certificate(pem: str | bytes) -> x509.Certificate:
     """Load a WeChat Pay platform certificate from PEM."""
+    from cryptography import x509
+
     return x509.load_pem_x509_certificate(pem.encode("ascii") if isinstance(pem, str) else pem)
 
 
