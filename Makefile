@@ -7,7 +7,7 @@ DATA_DIR ?= .data
 EMULATOR_PORT ?= 8090
 PORT ?= 8080
 
-.PHONY: help venv dev emulator demo test check lint types fmt clean extension extension-test
+.PHONY: help venv dev emulator demo test check lint types fmt clean bench extension extension-test
 
 help:
 	@echo "make dev       run the local system: gateway on :$(PORT), WeChat Pay emulator on :$(EMULATOR_PORT), SQLite"
@@ -15,6 +15,7 @@ help:
 	@echo "make emulator  run only the WeChat Pay APIv3 emulator"
 	@echo "make test      install what is needed and run the whole test suite"
 	@echo "make check     lint + types + tests"
+	@echo "make bench     cold starts, warm latency vs floors, throughput, sizes; fails when a budget is missed"
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,6 +61,9 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 check: lint types test
+
+bench: $(STAMP)
+	$(BIN)/python -m scripts.bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
