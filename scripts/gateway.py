@@ -13,6 +13,7 @@ import importlib
 import json
 import os
 import re
+import signal
 import threading
 import time
 import uuid
@@ -193,12 +194,15 @@ def main(argv: list[str] | None = None) -> int:
         ("127.0.0.1", args.port), platform="scf" if args.scf else "fc3", workers=args.workers, env=dict(os.environ)
     )
     print(json.dumps({"event": "gateway_started", "url": gateway.base_url, "platform": gateway.platform}), flush=True)
+    # SIGTERM (a supervisor, the bench) ends it like Ctrl-C: the worker processes are shut down, not orphaned.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         gateway.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         gateway.server_close()
+        gateway.executor.shutdown(wait=True, cancel_futures=True)
     return 0
 
 

@@ -96,7 +96,7 @@ class Container:
         from shared.services.licences import LicenceService
 
         return LicenceService(
-            self.storage, self.catalogue, self.signing_keys, derive(self.app.server_secret, "licence-key"), now
+            self.storage, self.catalogue, lambda: self.signing_keys, derive(self.app.server_secret, "licence-key"), now
         )
 
     @cached_property

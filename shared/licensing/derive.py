@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from functools import cache
 from typing import Literal, get_args
-
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from shared.licensing import _b64
 
@@ -21,6 +19,7 @@ MIN_SECRET_BYTES = 32  # a short secret could be brute-forced from one licence k
 DERIVED_BYTES = 32
 
 
+@cache  # once per instance and purpose: every poll token is derived from the same key
 def derive(secret: bytes, purpose: Purpose) -> bytes:
     """The 32-byte key of `purpose` (one of PURPOSES), derived from the server secret."""
     if purpose not in PURPOSES:
@@ -28,7 +27,14 @@ def derive(secret: bytes, purpose: Purpose) -> bytes:
     if len(secret) < MIN_SECRET_BYTES:
         raise ValueError(f"the server secret must be at least {MIN_SECRET_BYTES} bytes")
     info = b"wxpay-licensing/v1/" + purpose.encode("ascii")
-    return HKDF(algorithm=hashes.SHA256(), length=DERIVED_BYTES, salt=None, info=info).derive(secret)
+    return _hkdf_sha256(secret, info)
+
+
+def _hkdf_sha256(secret: bytes, info: bytes) -> bytes:
+    """RFC 5869 HKDF-SHA256 without salt (HashLen zero bytes) for one 32-byte block: two HMACs from the standard
+    library, the same bytes as cryptography's HKDF(salt=None) without importing its KDF modules on a cold start."""
+    prk = hmac.new(b"\0" * hashlib.sha256().digest_size, secret, hashlib.sha256).digest()
+    return hmac.new(prk, info + b"\x01", hashlib.sha256).digest()[:DERIVED_BYTES]
 
 
 def poll_token_for(secret: bytes, order_id: str) -> str:

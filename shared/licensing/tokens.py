@@ -8,13 +8,15 @@ licence, install, key and instant always give the same token.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from cryptography.exceptions import InvalidSignature
 
 from shared.domain.licences import Licence, token_expiry
 from shared.licensing import _b64
-from shared.licensing.keys import PublicKeys, SigningKeys
+
+if TYPE_CHECKING:  # not at run time: the notify function imports this module but never signs (no Ed25519 import)
+    from shared.licensing.keys import PublicKeys, SigningKeys
 
 TOKEN_VERSION = 1
 MAX_TOKEN_LENGTH = 4096  # far above any token we sign; bounds the work an attacker's string can cause

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared import errors, log
 from shared.domain.catalogue import Catalogue
 from shared.domain.licences import ActivationOutcome, Licence, invalid_reason, licence_id_for, new_licence
 from shared.domain.orders import Order
 from shared.licensing.install import install_hash, valid_install_id
-from shared.licensing.keys import SigningKeys
 from shared.licensing.licence_keys import licence_key_for, licence_key_hash, normalize_licence_key
 from shared.licensing.tokens import TokenInvalid, licence_payload, sign_token, verify_token
 from shared.storage.port import Storage
+
+if TYPE_CHECKING:
+    from shared.licensing.keys import SigningKeys
 
 
 @dataclass(frozen=True)
@@ -27,10 +29,25 @@ class IssuedToken:
 
 class LicenceService:
     def __init__(
-        self, storage: Storage, catalogue: Catalogue, keys: SigningKeys, key_secret: bytes, clock: Callable[[], int]
+        self,
+        storage: Storage,
+        catalogue: Catalogue,
+        keys: SigningKeys | Callable[[], SigningKeys],
+        key_secret: bytes,
+        clock: Callable[[], int],
     ):
-        self._storage, self._catalogue, self._keys = storage, catalogue, keys
+        """`keys` may be a callable that loads them: called once, on the first signature or verification, so that
+        the notify function (which issues licences but never signs a token) does not load Ed25519 at all."""
+        self._storage, self._catalogue, self._keys_source = storage, catalogue, keys
+        self._loaded_keys: SigningKeys | None = None
         self._key_secret, self._clock = key_secret, clock
+
+    @property
+    def _keys(self) -> SigningKeys:
+        if self._loaded_keys is None:
+            source = self._keys_source
+            self._loaded_keys = source() if callable(source) else source
+        return self._loaded_keys
 
     def licence_key(self, order_id: str) -> str:
         return licence_key_for(self._key_secret, order_id)
