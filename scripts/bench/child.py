@@ -5,7 +5,8 @@ sys.path, and the code root is put first on it, as the FC / SCF runtimes put /co
 
 Modes: `startup` (the interpreter alone), `handler` (import functions.<name>.index, serve the first event, then
 the warm ones), `eager` (the same after importing and building everything up front), `sdk` (wechatpayv3's
-`callback()` on the same notifications) and `floor` (the unavoidable primitives, from scripts.bench.floors).
+`callback()` on the same notifications), `parse` (our own verify + decrypt of them, its like-for-like
+counterpart) and `floor` (the unavoidable primitives, from scripts.bench.floors).
 The answer is a JSON file; the parent reads this process's peak RSS from wait4.
 """
 
@@ -119,6 +120,30 @@ def _sdk(spec: dict[str, Any]) -> Served:
     return {"imported": imported, "first_done": first_done, "statuses": [a["statusCode"] for a in answers]}, latencies
 
 
+def _parse(spec: dict[str, Any]) -> Served:
+    """Our own verification + decryption of the same notifications (shared.wechatpay.notification), the
+    like-for-like counterpart of `_sdk`: same keys from the environment, no storage."""
+    import json
+    import os
+
+    from shared.config import WeChatPaySettings
+    from shared.wechatpay.notification import parse_notification
+    from shared.wechatpay.verify import KeyRing
+
+    settings = WeChatPaySettings.from_env(os.environ, outbound=False)
+    keyring = KeyRing.from_pem(public_key_pem=settings.public_key_pem, public_key_id=settings.public_key_id)
+    apiv3_key = settings.apiv3_key.encode()
+    imported = time.monotonic()
+
+    def parse(event: bytes) -> Answer:
+        data = json.loads(event)
+        notification = parse_notification(data["headers"], data["body"].encode(), keyring, apiv3_key, int(time.time()))
+        return {"statusCode": 204 if notification.event_type == "TRANSACTION.SUCCESS" else 400}
+
+    first_done, answers, latencies = _serve(parse, _lines(spec["first"])[0], _lines(spec.get("warm")))
+    return {"imported": imported, "first_done": first_done, "statuses": [a["statusCode"] for a in answers]}, latencies
+
+
 def _floor(spec: dict[str, Any]) -> Served:
     from scripts.bench import floors
 
@@ -148,7 +173,9 @@ def main() -> None:
     result: dict[str, Any] = {"statuses": []}
     latencies: list[float] = []
     if mode != "startup":
-        result, latencies = {"handler": _handler, "eager": _eager, "sdk": _sdk, "floor": _floor}[mode](spec)
+        result, latencies = {"handler": _handler, "eager": _eager, "sdk": _sdk, "parse": _parse, "floor": _floor}[mode](
+            spec
+        )
     result["started"] = STARTED
     result["latencies_ms"] = latencies
     result["heavy"] = [m for m in HEAVY if m in sys.modules]

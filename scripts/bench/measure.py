@@ -16,7 +16,7 @@ from scripts.bench.stats import median, summary
 
 EXPECTED = {"payment_notify": 204, "create_order": 201, "order_status": 200, "license": 200}
 ACTIVATION_PRODUCT = "pro-lifetime"  # 5 device slots: the buyer's install and 4 fresh activations per licence
-REFERENCES = ("eager_notify", "sdk_callback")
+REFERENCES = ("eager_notify", "sdk_callback", "parse_notification")
 
 
 @dataclass
@@ -38,7 +38,7 @@ class Requests:
 
     def many(self, function: str, count: int) -> list[bytes]:
         w = self.world
-        if function in ("payment_notify", "eager_notify", "sdk_callback"):
+        if function in ("payment_notify", *REFERENCES):
             return [w.notify_event(w.pending_order()) for _ in range(count)]
         if function == "create_order":
             return [w.create_event() for _ in range(count)]
@@ -71,6 +71,8 @@ def _mode(name: str) -> tuple[str, str]:
         return "eager", "payment_notify"
     if name == "sdk_callback":
         return "sdk", "payment_notify"
+    if name == "parse_notification":
+        return "parse", "payment_notify"
     if name == "startup":
         return "startup", ""
     return "handler", name
