@@ -55,7 +55,7 @@ def test_a_request_signed_with_another_key_is_401_sign_error(raw: RawClient) -> 
     assert error(raw.call("POST", NATIVE, raw.native_order(otn()), private_key=other)) == (401, "SIGN_ERROR")
 
 
-@pytest.mark.parametrize("skew", [-301, 301], ids=["stale", "future"])
+@pytest.mark.parametrize("skew", [-360, 360], ids=["stale", "future"])
 def test_a_timestamp_more_than_five_minutes_off_is_401_sign_error(raw: RawClient, skew: int) -> None:
     response = raw.call("POST", NATIVE, raw.native_order(otn()), timestamp=int(time.time()) + skew)
     assert error(response) == (401, "SIGN_ERROR")

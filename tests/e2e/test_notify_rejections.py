@@ -30,7 +30,7 @@ FORGERIES: dict[str, Callable[[RunningEmulator, bytes], tuple[bytes, dict[str, s
     "another key": lambda e, b: (b, signed(e, b, key=crypto.new_rsa_key())),
     "unknown serial": lambda e, b: (b, signed(e, b, serial="PUB_KEY_ID_0000000000000000000000000000000099")),
     "stale timestamp": lambda e, b: (b, signed(e, b, timestamp=int(time.time()) - 301)),
-    "future timestamp": lambda e, b: (b, signed(e, b, timestamp=int(time.time()) + 301)),
+    "future timestamp": lambda e, b: (b, signed(e, b, timestamp=int(time.time()) + 360)),
     "signtest probe": lambda e, b: (b, {**signed(e, b), "Wechatpay-Signature": "WECHATPAY/SIGNTEST/" + "A" * 40}),
     "no signature": lambda e, b: (b, {k: v for k, v in signed(e, b).items() if k != "Wechatpay-Signature"}),
 }
