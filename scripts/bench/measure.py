@@ -63,6 +63,7 @@ class Results:
     cold: dict[str, list[ChildRun]] = field(default_factory=dict)
     warm: dict[str, ChildRun] = field(default_factory=dict)
     floors: dict[str, list[float]] = field(default_factory=dict)
+    idle_modules: list[str] = field(default_factory=list)  # what an interpreter holds before any import of ours
 
 
 def _mode(name: str) -> tuple[str, str]:
@@ -90,6 +91,7 @@ def measure(world: World, work: Path, plan: Plan) -> Results:
             run = spawn(work, world.env, mode, function, first=first, expect=expect)
             if round_number:  # the warm-up round writes bytecode caches and fills the page cache
                 results.cold.setdefault(name, []).append(run)
+    results.idle_modules = sorted(spawn(work, world.env, "startup", modules=True).modules)
     for name in [*FUNCTIONS, *REFERENCES]:
         plan.progress(f"warm: {plan.warm} requests of {name} in one process")
         mode, function = _mode(name)
@@ -136,7 +138,7 @@ def report_sections(results: Results) -> dict[str, Any]:
             "floor": floor,
             "ratio": round(float(warm["p50"]) / float(floor["p50"]), 2),
             "warm_heavy_modules": results.warm[function].heavy,
-            "package": package_sizes(function, results.warm[function].modules),
+            "package": package_sizes(function, results.warm[function].modules, results.idle_modules),
         }
     references = {
         name: {

@@ -1,8 +1,10 @@
 """Package sizes: what each function's deployment must contain, estimated from what it actually imports.
 
 Method: a fresh process imports the function's handler and serves its first request (so lazy imports happen);
-every module in `sys.modules` then has a file. Modules under the code root are ours, modules in site-packages are
-mapped to their installed distributions (importlib.metadata), everything else is the runtime's standard library.
+every module in `sys.modules` then has a file. Modules an idle interpreter already holds (`site` and what the
+virtualenv's .pth files add, e.g. setuptools' `_distutils_hack`) are left out; of the rest, modules under the
+code root are ours, modules in site-packages are mapped to their installed distributions (importlib.metadata),
+and everything else is the runtime's standard library.
 
 - `loaded_mb`: the bytes of the module files actually loaded (sources and extension modules), ours + third-party;
 - `package_mb`: what a zip would hold: `functions/<name>/`, all of `shared/` and `config/` (bundled into every
@@ -58,12 +60,15 @@ def _in(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
-def classify(modules: Mapping[str, str]) -> dict[str, Any]:
-    """Our files, third-party files and distributions, from module name -> file."""
+def classify(modules: Mapping[str, str], baseline: Iterable[str] = ()) -> dict[str, Any]:
+    """Our files, third-party files and distributions, from module name -> file, minus the `baseline` modules."""
     ours: set[Path] = set()
     third_party: set[Path] = set()
     distributions: set[str] = set()
+    idle = set(baseline)
     for name, file in modules.items():
+        if name in idle:
+            continue
         path = Path(file).resolve()
         if not path.is_file():
             continue
@@ -84,8 +89,8 @@ def runtime_requirements() -> list[str]:
     return names
 
 
-def package_sizes(function: str, modules: Mapping[str, str]) -> dict[str, Any]:
-    found = classify(modules)
+def package_sizes(function: str, modules: Mapping[str, str], baseline: Iterable[str] = ()) -> dict[str, Any]:
+    found = classify(modules, baseline)
     code = _bytes(_files(CODE_ROOT / "functions" / function)) + _bytes(_files(CODE_ROOT / "shared"))
     code += _bytes(_files(CODE_ROOT / "config"))
     dists = {name: round(distribution_bytes(name) / MB, 2) for name in found["distributions"]}
