@@ -100,10 +100,7 @@ def _notify(env: dict[str, str], storage: Storage, event: dict[str, Any]) -> Ste
 def _create(env: dict[str, str], storage: Storage, event: dict[str, Any]) -> Step:
     settings = WeChatPaySettings.from_env(env, outbound=True)
     app = AppSettings.from_env(env)
-    private_key = _cached("merchant_key", lambda: load_private_key(settings.merchant_private_key or ""))
-    public_key = _cached("wechatpay_public_key", lambda: load_public_key(settings.public_key_pem or ""))
-    target = urlsplit(settings.base_url)
-    host, port = target.hostname or "127.0.0.1", target.port
+    call = _NativeCall(settings)
     request = json.loads(event["body"])
     product = _catalogue(env).get(request["product_id"])
     assert product is not None
@@ -128,46 +125,59 @@ def _create(env: dict[str, str], storage: Storage, event: dict[str, Any]) -> Ste
         )
         assert storage.insert_order(order)
         storage.append_order_event(order_id, "CREATED", now, {"product_id": product.id})
+        code_url = call.create(order, now)
+        storage.update_order(order_id, {"code_url": code_url, "updated_at": now})
+
+    return step
+
+
+class _NativeCall:
+    """`POST /v3/pay/transactions/native` by hand: sign, send on a fresh connection, verify the answer."""
+
+    PATH = "/v3/pay/transactions/native"
+
+    def __init__(self, settings: WeChatPaySettings) -> None:
+        self._settings = settings
+        self._private_key = _cached("merchant_key", lambda: load_private_key(settings.merchant_private_key or ""))
+        self._public_key = _cached("wechatpay_public_key", lambda: load_public_key(settings.public_key_pem or ""))
+        target = urlsplit(settings.base_url)
+        self._host, self._port = target.hostname or "127.0.0.1", target.port
+
+    def create(self, order: Order, now: int) -> str:
+        s = self._settings
+        expire = time.strftime("%Y-%m-%dT%H:%M:%S+08:00", time.gmtime(order.expires_at + 8 * 3600))
         body = json.dumps(
             {
-                "appid": settings.appid,
-                "mchid": settings.mchid,
-                "description": product.title,
-                "out_trade_no": order_id,
-                "time_expire": time.strftime("%Y-%m-%dT%H:%M:%S+08:00", time.gmtime(now + 900 + 8 * 3600)),
-                "notify_url": settings.notify_url,
-                "amount": {"total": product.price_fen, "currency": "CNY"},
+                "appid": s.appid,
+                "mchid": s.mchid,
+                "description": order.description,
+                "out_trade_no": order.order_id,
+                "time_expire": expire,
+                "notify_url": s.notify_url,
+                "amount": {"total": order.amount_fen, "currency": "CNY"},
             }
         ).encode()
-        path = "/v3/pay/transactions/native"
         authorization = authorization_header(
-            mchid=settings.mchid,
-            serial_no=settings.merchant_serial_no or "",
-            private_key=private_key,
+            mchid=s.mchid,
+            serial_no=s.merchant_serial_no or "",
+            private_key=self._private_key,
             method="POST",
-            canonical_url=path,
+            canonical_url=self.PATH,
             body=body,
             timestamp=now,
             nonce=new_nonce(),
         )
-        headers = {
-            "Authorization": authorization,
-            "Accept": "application/json",
-            "Content-Type": "application/json",
-            "User-Agent": "bench-floor/1",
-        }
-        connection = Connection(host, port, timeout=10)
-        connection.request("POST", path, body=body, headers=headers)
+        headers = {"Authorization": authorization, "Accept": "application/json", "Content-Type": "application/json"}
+        connection = Connection(self._host, self._port, timeout=10)
+        connection.request("POST", self.PATH, body=body, headers={**headers, "User-Agent": "bench-floor/1"})
         answer = connection.getresponse()
         payload = answer.read()
         connection.close()
         assert answer.status == 200, (answer.status, payload)
         signature = base64.b64decode(answer.headers["Wechatpay-Signature"])
         message = response_message(answer.headers["Wechatpay-Timestamp"], answer.headers["Wechatpay-Nonce"], payload)
-        public_key.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
-        storage.update_order(order_id, {"code_url": json.loads(payload)["code_url"], "updated_at": now})
-
-    return step
+        self._public_key.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
+        return str(json.loads(payload)["code_url"])
 
 
 def _status(env: dict[str, str], storage: Storage, event: dict[str, Any]) -> Step:

@@ -61,60 +61,40 @@ def _f(value: Any, digits: int = 1) -> str:
     return "-" if value is None else f"{float(value):.{digits}f}"
 
 
-def render(report: Mapping[str, Any], verdicts: list[Verdict]) -> str:
-    out = []
-    m = report["machine"]
-    out.append(
-        f"Python {m['python']} on {m['cpu_model'] or m['platform']} ({m['cpus']} CPUs), load average at start "
-        f"{m['load_average']}; {report['settings']['runs']} cold runs, {report['settings']['warm']} warm requests each"
-    )
-    out.append(
-        f"Interpreter alone: {_f(report['startup']['median_ms'])} ms, {_f(report['startup']['rss_median_mb'])} MB"
-    )
-    header = ["function", "cold ms", "min", "cpu ms", "import", "1st req", "RSS MB", "warm p50", "p99"]
-    header += ["floor p50", "p99", "ratio", "pkg MB"]
+HEADER = ["function", "cold ms", "min", "cpu ms", "import", "1st req", "RSS MB", "warm p50", "p99"]
+HEADER += ["floor p50", "p99", "ratio", "pkg MB"]
+LEGEND = (
+    "cold = spawn -> first answer (interpreter start-up included), median; import = handler module; "
+    "1st req = first request incl. lazy building; warm/floor in ms per request; ratio = warm p50 / floor p50"
+)
+
+
+def _measured(name: str, cold: Mapping[str, Any], warm: Mapping[str, Any]) -> list[str]:
+    c = cold
+    figures = [c["median_ms"], c["min_ms"], c["cpu_median_ms"], c["import_median_ms"], c["first_request_median_ms"]]
+    return [name, *(_f(x) for x in figures), _f(c["rss_median_mb"]), _f(warm["p50"], 2), _f(warm["p99"], 2)]
+
+
+def _rows(report: Mapping[str, Any]) -> list[list[str]]:
     rows = []
     for name in FUNCTIONS:
         f = report["functions"][name]
-        c, w, fl = f["cold"], f["warm"], f["floor"]
-        rows.append(
-            [
-                name,
-                _f(c["median_ms"]),
-                _f(c["min_ms"]),
-                _f(c["cpu_median_ms"]),
-                _f(c["import_median_ms"]),
-                _f(c["first_request_median_ms"]),
-                _f(c["rss_median_mb"]),
-                _f(w["p50"], 2),
-                _f(w["p99"], 2),
-                _f(fl["p50"], 2),
-                _f(fl["p99"], 2),
-                _f(f["ratio"], 2),
-                _f(f["package"]["package_mb"]),
-            ]
-        )
+        floor = [_f(f["floor"]["p50"], 2), _f(f["floor"]["p99"], 2), _f(f["ratio"], 2), _f(f["package"]["package_mb"])]
+        rows.append(_measured(name, f["cold"], f["warm"]) + floor)
     for name, ref in report["references"].items():
-        c, w = ref["cold"], ref["warm"]
-        rows.append(
-            [
-                f"({name})",
-                _f(c["median_ms"]),
-                _f(c["min_ms"]),
-                _f(c["cpu_median_ms"]),
-                _f(c["import_median_ms"]),
-                _f(c["first_request_median_ms"]),
-                _f(c["rss_median_mb"]),
-                _f(w["p50"], 2),
-                _f(w["p99"], 2),
-                *["", "", "", ""],
-            ]
-        )
-    out.append(_table(header, rows))
-    out.append(
-        "cold = spawn -> first answer (interpreter start-up included), median; import = handler module; "
-        "1st req = first request incl. lazy building; warm/floor in ms per request; ratio = warm p50 / floor p50"
-    )
+        rows.append([*_measured(f"({name})", ref["cold"], ref["warm"]), "", "", "", ""])
+    return rows
+
+
+def render(report: Mapping[str, Any], verdicts: list[Verdict]) -> str:
+    m, settings, startup = report["machine"], report["settings"], report["startup"]
+    out = [
+        f"Python {m['python']} on {m['cpu_model'] or m['platform']} ({m['cpus']} CPUs), load average at start "
+        f"{m['load_average']}; {settings['runs']} cold runs, {settings['warm']} warm requests each",
+        f"Interpreter alone: {_f(startup['median_ms'])} ms, {_f(startup['rss_median_mb'])} MB",
+        _table(HEADER, _rows(report)),
+        LEGEND,
+    ]
     heavy = {n: report["functions"][n]["cold"]["heavy_modules"] for n in FUNCTIONS}
     out.append(
         "heavy modules on the first request: " + "; ".join(f"{n}: {', '.join(h) or 'none'}" for n, h in heavy.items())
