@@ -19,6 +19,7 @@ from emulator import crypto
 from emulator.app import Emulator, Settings
 from emulator.server import EmulatorServer
 from scripts.stack import function_env
+from shared import log
 from shared.bootstrap import Container
 from shared.domain.orders import Order, OrderStatus
 from shared.http import fc3
@@ -101,7 +102,8 @@ class World:
         """A PAID order with its licence, paid by a genuine notification through the notification service."""
         order = self.pending_order(product_id)
         headers, body = self.notification(order)
-        outcome = self.container.notifications.handle(headers, body)
+        with log.request_scope(function="bench-seed"):  # what the service binds stays inside this "request"
+            outcome = self.container.notifications.handle(headers, body)
         assert outcome == "PAID", outcome
         return PaidOrder(order.order_id, self.poll_token(order.order_id), self.licence_key(order.order_id))
 
