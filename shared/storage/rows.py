@@ -63,6 +63,19 @@ def status_values(expect: Sequence[OrderStatus] | Sequence[LicenceStatus], kind:
     return [kind(status).value for status in expect]
 
 
+def conditional_update(
+    table: str, key: str, key_value: str, changes: Mapping[str, Any], expect: list[str] | None, mark: str
+) -> tuple[str, list[Any]]:
+    """The compare-and-set UPDATE every SQL adapter runs (`mark` is the driver's placeholder). `changes` comes
+    from the whitelists above: its keys are known column names, never input."""
+    sql = f"UPDATE {table} SET {', '.join(f'{name} = {mark}' for name in changes)} WHERE {key} = {mark}"  # noqa: S608
+    params: list[Any] = [*changes.values(), key_value]
+    if expect is not None:
+        sql += f" AND status IN ({', '.join([mark] * len(expect))})"
+        params += expect
+    return sql, params
+
+
 def _check_fields(what: str, changes: Mapping[str, Any], allowed: frozenset[str]) -> None:
     if not changes:
         raise ValueError(f"no {what} fields to change")

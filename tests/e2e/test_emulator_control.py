@@ -11,29 +11,17 @@ from pathlib import Path
 
 import pytest
 import requests
-from wechatpayv3 import WeChatPay, WeChatPayType
+from wechatpayv3 import WeChatPay
 
 from tests.support.emulator import RunningEmulator, wait_for
+from tests.support.sdk import sdk_client
 from tests.support.sink import NotifySink
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def sdk(emulator: RunningEmulator, timeout: tuple[float, float] = (3, 10)) -> WeChatPay:
-    m = emulator.merchant
-    client = WeChatPay(
-        WeChatPayType.NATIVE,
-        m["mchid"],
-        m["merchant_private_key"],
-        m["merchant_serial_no"],
-        m["appid"],
-        m["apiv3_key"],
-        public_key=m["wechatpay_public_key"],
-        public_key_id=m["wechatpay_public_key_id"],
-        timeout=timeout,
-    )
-    client._core._gate_way = emulator.base_url
-    return client
+    return sdk_client(emulator.merchant, emulator.base_url, timeout=timeout)
 
 
 def order(client: WeChatPay, notify_url: str = "https://merchant.example/notify") -> tuple[str, tuple[int, str]]:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from wechatpayv3 import WeChatPay, WeChatPayType
+from wechatpayv3 import WeChatPay
 
 from emulator import crypto
 from shared.wechatpay import errors
@@ -18,6 +18,7 @@ from shared.wechatpay.notification import PaymentNotification, RefundNotificatio
 from shared.wechatpay.verify import KeyRing, load_certificate
 from tests.support.emulator import RunningEmulator, wait_for
 from tests.support.raw import RawClient
+from tests.support.sdk import sdk_client
 from tests.support.sink import NotifySink, Received
 
 
@@ -66,18 +67,7 @@ def place_order(emulator: RunningEmulator, notify_url: str, total: int = 100) ->
 
 
 def sdk(merchant: dict[str, str], base_url: str) -> WeChatPay:
-    client = WeChatPay(
-        WeChatPayType.NATIVE,
-        merchant["mchid"],
-        merchant["merchant_private_key"],
-        merchant["merchant_serial_no"],
-        merchant["appid"],
-        merchant["apiv3_key"],
-        public_key=merchant["wechatpay_public_key"],
-        public_key_id=merchant["wechatpay_public_key_id"],
-    )
-    client._core._gate_way = base_url
-    return client
+    return sdk_client(merchant, base_url)
 
 
 def test_a_payment_notification_is_accepted_by_ours_and_by_the_sdk(emulator: RunningEmulator, sink: NotifySink) -> None:
@@ -115,16 +105,7 @@ def test_certificate_mode_notifications_are_accepted_by_ours_and_by_the_sdk(
     parsed = parse_notification(item.headers, item.body, only_cert, m["apiv3_key"].encode(), int(time.time()))
     assert isinstance(parsed, PaymentNotification) and parsed.transaction.out_trade_no == out_trade_no
 
-    (tmp_path / f"{m['platform_serial_no']}.pem").write_text(m["platform_certificate"])
-    client = WeChatPay(
-        WeChatPayType.NATIVE,
-        m["mchid"],
-        m["merchant_private_key"],
-        m["merchant_serial_no"],
-        m["appid"],
-        m["apiv3_key"],
-        cert_dir=str(tmp_path),
-    )
+    client = sdk_client(m, None, cert_dir=tmp_path)
     assert client.callback(item.headers, item.body)["resource"]["out_trade_no"] == out_trade_no
 
 

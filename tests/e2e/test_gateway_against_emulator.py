@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 import wechatpayv3.core
-from wechatpayv3 import WeChatPay, WeChatPayType
 
 from shared.wechatpay.errors import GatewayError, GatewayUnknown
 from shared.wechatpay.sdk_gateway import GatewayConfig, SdkPayGateway
 from tests.support.emulator import RunningEmulator, wait_for
+from tests.support.sdk import sdk_client
 
 CST = dt.timezone(dt.timedelta(hours=8))
 NOTIFY = "https://merchant.example/v1/notify/wechatpay"
@@ -168,17 +168,7 @@ def test_certificate_mode_construction_talks_only_to_the_configured_base_url(
 
 def test_the_sdk_internals_the_adapter_relies_on_are_still_there(emulator: RunningEmulator) -> None:
     """If a wechatpayv3 upgrade moves its hard-coded host or its HTTP calls, this fails before production does."""
-    m = emulator.merchant
-    client = WeChatPay(
-        WeChatPayType.NATIVE,
-        m["mchid"],
-        m["merchant_private_key"],
-        m["merchant_serial_no"],
-        m["appid"],
-        m["apiv3_key"],
-        public_key=m["wechatpay_public_key"],
-        public_key_id=m["wechatpay_public_key_id"],
-    )
+    client = sdk_client(emulator.merchant, None)
     assert client._core._gate_way == "https://api.mch.weixin.qq.com"
     assert hasattr(wechatpayv3.core, "requests")
     assert wechatpayv3.__version__ == "2.0.4", "re-check reference §11 before upgrading the SDK"

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from wechatpayv3 import WeChatPay, WeChatPayType
+from wechatpayv3 import WeChatPay
 
 from tests.support.emulator import RunningEmulator, wait_for
+from tests.support.sdk import sdk_client as support_sdk_client
 from tests.support.sink import NotifySink
 
 pytestmark = pytest.mark.sdk
@@ -23,25 +24,9 @@ CST = dt.timezone(dt.timedelta(hours=8))
 
 
 def sdk_client(emulator: RunningEmulator, key_mode: str, cert_dir: Path) -> WeChatPay:
-    m = emulator.merchant
-    common: dict[str, Any] = dict(
-        wechatpay_type=WeChatPayType.NATIVE,
-        mchid=m["mchid"],
-        private_key=m["merchant_private_key"],
-        cert_serial_no=m["merchant_serial_no"],
-        appid=m["appid"],
-        apiv3_key=m["apiv3_key"],
-        timeout=(3, 10),
+    return support_sdk_client(
+        emulator.merchant, emulator.base_url, cert_dir=None if key_mode == "public_key" else cert_dir
     )
-    if key_mode == "public_key":
-        client = WeChatPay(**common, public_key=m["wechatpay_public_key"], public_key_id=m["wechatpay_public_key_id"])
-    else:
-        # The SDK fetches certificates from its hard-coded host at construction: seed its cert_dir instead.
-        cert_dir.mkdir(exist_ok=True)
-        (cert_dir / f"{m['platform_serial_no']}.pem").write_text(m["platform_certificate"])
-        client = WeChatPay(**common, cert_dir=str(cert_dir))
-    client._core._gate_way = emulator.base_url
-    return client
 
 
 def new_out_trade_no() -> str:

@@ -199,14 +199,9 @@ class SqlStorage(SqlSession):
     def _update(
         self, table: str, key: str, key_value: str, changes: Mapping[str, Any], expect: list[str] | None
     ) -> bool:
-        """`changes` comes from the rows module's whitelist: its keys are known column names, never input."""
         if expect is not None and not expect:
             return False
-        sql = f"UPDATE {table} SET {', '.join(f'{name} = %s' for name in changes)} WHERE {key} = %s"  # noqa: S608
-        params: list[Any] = [*changes.values(), key_value]
-        if expect is not None:
-            sql += f" AND status IN ({', '.join(['%s'] * len(expect))})"
-            params += expect
+        sql, params = rows.conditional_update(table, key, key_value, changes, expect, "%s")
         return self._rowcount(sql, params) == 1
 
     def _rowcount(self, sql: str, params: Sequence[Any]) -> int:
