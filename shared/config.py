@@ -123,3 +123,108 @@ class LicensingSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> LicensingSettings:
         return cls(signing_keys=_required(env, "LICENSE_SIGNING_KEYS"))
+
+
+BACKUP_ADDRESSING_STYLES = ("virtual", "path")
+_BACKUP_KEY = re.compile(r"[A-Za-z0-9_-]{43}=?")  # 32 bytes, base64url, padding optional
+# The credentials each cloud injects for the function's role (serverless-reference.md): id, secret, session token.
+_ROLE_CREDENTIALS = (
+    ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN"),
+    ("TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN"),
+)
+
+
+@dataclass(frozen=True)
+class BackupSettings:
+    """Where backups go (an S3-compatible bucket: Alibaba OSS, Tencent COS), with which credentials, under which
+    encryption key; and the storage a restore writes into."""
+
+    endpoint: str
+    bucket: str
+    prefix: str
+    region: str
+    addressing_style: str
+    access_key_id: str = field(repr=False)
+    secret_access_key: str = field(repr=False)
+    session_token: str | None = field(repr=False)
+    encryption_key: bytes = field(repr=False)
+    storage_url: str = field(repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> BackupSettings:
+        endpoint = _required(env, "BACKUP_S3_ENDPOINT").rstrip("/")
+        if not endpoint.startswith(("https://", "http://")):
+            raise ConfigError("setting BACKUP_S3_ENDPOINT must be an http(s) URL")
+        style = env.get("BACKUP_S3_ADDRESSING_STYLE", "").strip().lower() or "virtual"
+        if style not in BACKUP_ADDRESSING_STYLES:
+            raise ConfigError("setting BACKUP_S3_ADDRESSING_STYLE must be virtual or path")
+        key_id, secret, token = _backup_credentials(env)
+        data_dir = Path(env.get("DATA_DIR", ".data"))
+        return cls(
+            endpoint=endpoint,
+            bucket=_required(env, "BACKUP_S3_BUCKET"),
+            prefix=env.get("BACKUP_S3_PREFIX", "").strip().strip("/") or "backups",
+            region=_required(env, "BACKUP_S3_REGION"),
+            addressing_style=style,
+            access_key_id=key_id,
+            secret_access_key=secret,
+            session_token=token,
+            encryption_key=_backup_key(_required(env, "BACKUP_ENCRYPTION_KEY")),
+            storage_url=env.get("STORAGE_URL", "").strip() or f"sqlite:///{data_dir / 'app.sqlite3'}",
+        )
+
+
+def _backup_credentials(env: Mapping[str, str]) -> tuple[str, str, str | None]:
+    """BACKUP_ACCESS_KEY_ID / BACKUP_SECRET_ACCESS_KEY when set, else the function role's credentials."""
+    key_id = env.get("BACKUP_ACCESS_KEY_ID", "").strip()
+    secret = env.get("BACKUP_SECRET_ACCESS_KEY", "").strip()
+    if bool(key_id) != bool(secret):
+        raise ConfigError("settings BACKUP_ACCESS_KEY_ID and BACKUP_SECRET_ACCESS_KEY go together")
+    if key_id:
+        return key_id, secret, None
+    for id_name, secret_name, token_name in _ROLE_CREDENTIALS:
+        if env.get(id_name, "").strip() and env.get(secret_name, "").strip():
+            return env[id_name].strip(), env[secret_name].strip(), env.get(token_name, "").strip() or None
+    raise ConfigError("missing required setting BACKUP_ACCESS_KEY_ID (or the function role's credentials)")
+
+
+def _backup_key(text: str) -> bytes:
+    import base64
+
+    if not _BACKUP_KEY.fullmatch(text):
+        raise ConfigError("setting BACKUP_ENCRYPTION_KEY must be 32 random bytes, base64url-encoded")
+    return base64.urlsafe_b64decode(text.rstrip("=") + "=")
+
+
+@dataclass(frozen=True)
+class LifecycleSettings:
+    """Refunds, timer jobs and retention: what happens to an order after its purchase."""
+
+    partial_refund_policy: str  # "keep" | "revoke": what a partial refund does to the licence
+    job_batch_size: int  # the most orders or refunds one job handles per run (the rest wait for the next run)
+    job_lease_seconds: int  # how long a job's lease holds if the run dies without releasing it
+    reconcile_after_seconds: int  # a PENDING order is first asked about at WeChat at this age
+    reconcile_max_interval_seconds: int  # ...then again at growing intervals, at most this long
+    refund_resend_after_seconds: int  # a refund WeChat never heard of is sent again after this long
+    idempotency_retention_days: int
+    notification_retention_days: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> LifecycleSettings:
+        policy = env.get("PARTIAL_REFUND_POLICY", "").strip().lower() or "keep"
+        if policy not in ("keep", "revoke"):
+            raise ConfigError("setting PARTIAL_REFUND_POLICY must be keep or revoke")
+        return cls(
+            partial_refund_policy=policy,
+            job_batch_size=_int(env, "JOB_BATCH_SIZE", 100, minimum=1),
+            job_lease_seconds=_int(env, "JOB_LEASE_SECONDS", 300, minimum=10),
+            reconcile_after_seconds=_int(env, "RECONCILE_AFTER_SECONDS", 60),
+            reconcile_max_interval_seconds=_int(env, "RECONCILE_MAX_INTERVAL_SECONDS", 1800, minimum=1),
+            # Longer than a refund call can take with its retries (3 attempts of 3 + 10 s), so never while the
+            # operator's own request may still be waiting for WeChat's answer.
+            refund_resend_after_seconds=_int(env, "REFUND_RESEND_AFTER_SECONDS", 120, minimum=60),
+            # An Idempotency-Key only replays a checkout's retries (an order lives 15 minutes).
+            idempotency_retention_days=_int(env, "RETENTION_IDEMPOTENCY_DAYS", 7, minimum=1),
+            # WeChat retries a notification for about 24 h: its id must be remembered at least that long.
+            notification_retention_days=_int(env, "RETENTION_NOTIFICATIONS_DAYS", 30, minimum=2),
+        )
