@@ -1,7 +1,8 @@
 """Settings: frozen, read from the environment here and nowhere else.
 
 Each function builds only the sections it needs (the composition root asks lazily), and a missing required
-setting stops start-up with a message naming it — never its value.
+setting stops start-up with a message naming it — never its value. A value may name a secret instead of holding it
+(`kms://...`, `ssm://...`: see shared/secrets): it is fetched on first read, once per instance.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.errors import ConfigError
+from shared.secrets import resolved_env
 
 CODE_ROOT = Path(__file__).resolve().parent.parent  # the repository, or a function's package root (/code)
 DEFAULT_WECHATPAY_BASE_URL = "https://api.mch.weixin.qq.com"
@@ -56,6 +58,7 @@ class AppSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> AppSettings:
+        env = resolved_env(env)
         secret = _required(env, "SERVER_SECRET")
         if len(secret) < 32:
             raise ConfigError("setting SERVER_SECRET must be at least 32 characters of random data")
@@ -90,6 +93,7 @@ class WeChatPaySettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, outbound: bool) -> WeChatPaySettings:
         """`outbound`: the function calls WeChat (needs the merchant's signing key), else it only verifies."""
+        env = resolved_env(env)
         apiv3_key = _required(env, "WECHATPAY_APIV3_KEY")
         if len(apiv3_key.encode()) != 32:
             raise ConfigError("setting WECHATPAY_APIV3_KEY must be the 32-character APIv3 key")
@@ -122,6 +126,7 @@ class LicensingSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> LicensingSettings:
+        env = resolved_env(env)
         return cls(signing_keys=_required(env, "LICENSE_SIGNING_KEYS"))
 
 
