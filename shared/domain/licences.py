@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 
 from shared.domain.catalogue import Product
-from shared.domain.orders import Order
+from shared.domain.orders import Order, OrderStatus
 
 DAY = 86400
 TOKEN_LIFETIME = 7 * DAY  # short-lived and refreshed online, so a revocation reaches offline copies (§4)
@@ -41,6 +41,13 @@ class Activation:
     licence_id: str
     install_hash: str
     activated_at: int
+
+
+class PartialRefundPolicy(str, enum.Enum):
+    """What a partial refund does to the order's licence (setting PARTIAL_REFUND_POLICY); a full refund revokes."""
+
+    KEEP = "keep"
+    REVOKE = "revoke"
 
 
 class ActivationOutcome(str, enum.Enum):
@@ -82,3 +89,13 @@ def token_expiry(licence: Licence, now: int) -> int:
     """A token lives a few days, never beyond the licence itself."""
     end = now + TOKEN_LIFETIME
     return end if licence.expires_at is None else min(end, licence.expires_at)
+
+
+def revocation_reason(order_status: OrderStatus, policy: PartialRefundPolicy) -> str | None:
+    """Why a refunded order's licence must be revoked, or None while it stays valid (a refund in flight may still
+    fail, so only money actually refunded counts)."""
+    if order_status is OrderStatus.REFUNDED:
+        return "REFUNDED"
+    if order_status is OrderStatus.PARTIALLY_REFUNDED and policy is PartialRefundPolicy.REVOKE:
+        return "PARTIALLY_REFUNDED"
+    return None

@@ -1,7 +1,9 @@
 """Orders and their state machine (design §3). Pure: time is passed in, nothing is stored here.
 
 PENDING -> PAID -> (REFUNDING) -> REFUNDED | PARTIALLY_REFUNDED; PENDING -> CLOSED; and CLOSED -> PAID when WeChat
-reports a payment for an order we closed or let expire (the close/pay race is honoured). Nothing goes backwards.
+reports a payment for an order we closed or let expire (the close/pay race is honoured). Nothing goes backwards:
+REFUNDING -> PAID only when the refund in flight failed or closed and nothing was refunded, so money decides the
+state (shared.domain.refunds.order_status_after) and a refund never un-happens.
 """
 
 from __future__ import annotations
@@ -98,3 +100,14 @@ def is_overdue_for_query(order: Order, now: int, after_seconds: int, every_secon
     if order.status is not OrderStatus.PENDING or now - order.created_at < after_seconds:
         return False
     return order.last_queried_at is None or now - order.last_queried_at >= every_seconds
+
+
+def reconcile_due(order: Order, now: int, after: int, cap: int) -> bool:
+    """Whether the timer job should ask WeChat about a PENDING order now: once it is `after` seconds old, then again
+    after a pause that grows with its age (a quarter of it, between `after` and `cap` seconds) — a backoff across
+    runs, kept in last_queried_at."""
+    age = now - order.created_at
+    if order.status is not OrderStatus.PENDING or age < after:
+        return False
+    pause = min(max(age // 4, after), cap)
+    return order.last_queried_at is None or now - order.last_queried_at >= pause
