@@ -6,12 +6,13 @@ suite (tests/integration). Times are integer Unix seconds; money is integer fen.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from shared.domain.licences import Activation, ActivationOutcome, Licence, LicenceStatus
 from shared.domain.orders import Order, OrderStatus
+from shared.domain.refunds import Refund, RefundStatus
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,75 @@ class Storage(Protocol):
 
     def order_events(self, order_id: str) -> list[dict[str, Any]]:
         """The order's timeline, oldest first: `{kind, at, details}`."""
+        ...
+
+    # -- refunds -----------------------------------------------------------------------------------------
+    def insert_refund(self, refund: Refund) -> bool:
+        """Insert if no refund has this out_refund_no; False if one exists (nothing changed)."""
+        ...
+
+    def get_refund(self, out_refund_no: str) -> Refund | None: ...
+
+    def update_refund(
+        self, out_refund_no: str, changes: Mapping[str, Any], *, expect_status: Sequence[RefundStatus] | None = None
+    ) -> bool:
+        """Compare-and-set on the refund's status, as update_order."""
+        ...
+
+    def refunds_for_order(self, order_id: str) -> list[Refund]:
+        """Oldest first."""
+        ...
+
+    # -- what the timer jobs read (each an indexed, bounded query) -----------------------------------------
+    def orders_in_status(self, status: OrderStatus, created_before: int, limit: int) -> list[Order]:
+        """Orders in `status` created before a time, oldest first."""
+        ...
+
+    def orders_expired(self, now: int, limit: int) -> list[Order]:
+        """PENDING orders whose expires_at has passed, oldest expiry first."""
+        ...
+
+    def refunds_in_status(self, status: RefundStatus, requested_before: int, limit: int) -> list[Refund]:
+        """Refunds in `status` requested before a time, oldest first."""
+        ...
+
+    def orders_paid_between(self, start: int, end: int, limit: int) -> list[Order]:
+        """Orders whose paid_at is in [start, end), for reconciliation against a day's bill."""
+        ...
+
+    def refunds_succeeded_between(self, start: int, end: int, limit: int) -> list[Refund]:
+        """Refunds whose success_at is in [start, end)."""
+        ...
+
+    # -- job leases and reports ----------------------------------------------------------------------------
+    def acquire_lease(self, name: str, owner: str, now: int, ttl: int) -> bool:
+        """Take the named lease for `ttl` seconds if it is free or expired (a conditional write): two runs of a
+        job at once → one does the work. True if `owner` holds it now."""
+        ...
+
+    def release_lease(self, name: str, owner: str) -> None:
+        """Free the lease if `owner` holds it."""
+        ...
+
+    def save_report(self, kind: str, key: str, report: Mapping[str, Any], at: int) -> None:
+        """Store (or replace) a report, e.g. kind "reconciliation", key the bill date."""
+        ...
+
+    def get_report(self, kind: str, key: str) -> dict[str, Any] | None: ...
+
+    def purge(self, dataset: str, before: int, limit: int) -> int:
+        """Retention: delete up to `limit` rows of a purgeable dataset older than `before` — "idempotency_keys"
+        (created_at) and "notifications" (processed_at) only; returns how many were deleted."""
+        ...
+
+    # -- backups -------------------------------------------------------------------------------------------
+    def export_rows(self, dataset: str) -> Iterator[dict[str, Any]]:
+        """Every row of a dataset as JSON-able dicts (column name -> value), streamed in key order. Datasets:
+        orders, licences, activations, refunds, order_events, anomalies, notifications."""
+        ...
+
+    def import_rows(self, dataset: str, rows: Iterator[dict[str, Any]]) -> int:
+        """Insert exported rows if absent (a restore may be re-run); returns how many were inserted."""
         ...
 
     def ping(self) -> None:

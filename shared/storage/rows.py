@@ -14,12 +14,17 @@ from typing import Any
 
 from shared.domain.licences import Licence, LicenceStatus
 from shared.domain.orders import Order, OrderStatus
+from shared.domain.refunds import Refund, RefundStatus
 
 ORDER_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Order))
 LICENCE_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Licence))
-# A licence's order never changes: one licence per order is what the UNIQUE(order_id) rests on.
+REFUND_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Refund))
+# A licence's order never changes: one licence per order is what the UNIQUE(order_id) rests on. Nor does a
+# refund's: the order's refunds are what its refundable amount is computed from.
 _ORDER_MUTABLE = frozenset(ORDER_COLUMNS) - {"order_id"}
 _LICENCE_MUTABLE = frozenset(LICENCE_COLUMNS) - {"licence_id", "order_id"}
+_REFUND_MUTABLE = frozenset(REFUND_COLUMNS) - {"out_refund_no", "order_id"}
+Status = OrderStatus | LicenceStatus | RefundStatus
 
 
 def encode_json(value: Any) -> str:
@@ -48,6 +53,16 @@ def licence_from_row(row: Sequence[Any]) -> Licence:
     return Licence(**values)
 
 
+def refund_to_row(refund: Refund) -> tuple[Any, ...]:
+    return tuple(_refund_value(name, getattr(refund, name)) for name in REFUND_COLUMNS)
+
+
+def refund_from_row(row: Sequence[Any]) -> Refund:
+    values = dict(zip(REFUND_COLUMNS, row, strict=True))
+    values["status"] = RefundStatus(values["status"])
+    return Refund(**values)
+
+
 def order_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
     """Validated column -> database value; ValueError for an unknown or immutable field, or a bad status."""
     _check_fields("order", changes, _ORDER_MUTABLE)
@@ -59,7 +74,12 @@ def licence_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _licence_value(name, value) for name, value in changes.items()}
 
 
-def status_values(expect: Sequence[OrderStatus] | Sequence[LicenceStatus], kind: type[Any]) -> list[str]:
+def refund_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
+    _check_fields("refund", changes, _REFUND_MUTABLE)
+    return {name: _refund_value(name, value) for name, value in changes.items()}
+
+
+def status_values(expect: Sequence[Status], kind: type[Status]) -> list[str]:
     return [kind(status).value for status in expect]
 
 
@@ -86,6 +106,10 @@ def _check_fields(what: str, changes: Mapping[str, Any], allowed: frozenset[str]
 
 def _order_value(name: str, value: Any) -> Any:
     return OrderStatus(value).value if name == "status" else value
+
+
+def _refund_value(name: str, value: Any) -> Any:
+    return RefundStatus(value).value if name == "status" else value
 
 
 def _licence_value(name: str, value: Any) -> Any:

@@ -91,6 +91,51 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX order_events_by_order ON order_events (order_id, seq)",
         ),
     ),
+    (
+        3,
+        (
+            # Refunds (shared.domain.refunds): one row per out_refund_no, moved by compare-and-set on status.
+            """CREATE TABLE refunds (
+                out_refund_no TEXT NOT NULL PRIMARY KEY,
+                order_id TEXT NOT NULL REFERENCES orders (order_id),
+                amount_fen INTEGER NOT NULL,
+                status TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                requested_by TEXT NOT NULL,
+                requested_at INTEGER NOT NULL,
+                refund_id TEXT,
+                success_at INTEGER,
+                updated_at INTEGER
+            )""",
+            "CREATE INDEX refunds_by_order ON refunds (order_id, requested_at, out_refund_no)",
+            "CREATE INDEX refunds_by_status ON refunds (status, requested_at, out_refund_no)",
+            "CREATE INDEX refunds_by_success ON refunds (success_at, out_refund_no)",
+            # The timer jobs' queries, each ordered by its index (the key breaks ties): version 1's indexes
+            # left the tie to a sort, and the expiry one left the status to a scan of every expired order.
+            "CREATE INDEX orders_by_status_created ON orders (status, created_at, order_id)",
+            "CREATE INDEX orders_by_status_expiry ON orders (status, expires_at, order_id)",
+            "CREATE INDEX orders_by_paid ON orders (paid_at, order_id)",
+            "DROP INDEX orders_by_status",
+            "DROP INDEX orders_by_expiry",
+            # Retention (purge): the oldest first.
+            "CREATE INDEX idempotency_keys_by_time ON idempotency_keys (created_at, key)",
+            "CREATE INDEX notifications_by_time ON notifications (processed_at, notification_id)",
+            # An imported event's identity from the backup it came from (shared.storage.datasets).
+            "ALTER TABLE order_events ADD COLUMN origin_seq INTEGER",
+            """CREATE TABLE job_leases (
+                name TEXT NOT NULL PRIMARY KEY,
+                owner TEXT NOT NULL,
+                expires_at INTEGER NOT NULL
+            )""",
+            """CREATE TABLE job_reports (
+                kind TEXT NOT NULL,
+                report_key TEXT NOT NULL,
+                report TEXT NOT NULL,
+                at INTEGER NOT NULL,
+                PRIMARY KEY (kind, report_key)
+            )""",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -14,24 +14,32 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from shared.domain.licences import Activation, ActivationOutcome, Licence, LicenceStatus
 from shared.domain.orders import Order, OrderStatus
 from shared.errors import StorageError
 from shared.storage import rows
 from shared.storage.port import ActivationResult, IdempotencyRecord
+from shared.storage.relational import Query, RelationalJobs
 from shared.storage.schema_sqlite import LATEST_VERSION, MIGRATIONS
+
+T = TypeVar("T")
 
 _MIN_SQLITE = (3, 24, 0)  # ON CONFLICT DO NOTHING
 _ORDER_SELECT = f"SELECT {', '.join(rows.ORDER_COLUMNS)} FROM orders"  # noqa: S608 - column names are constants
 _LICENCE_SELECT = f"SELECT {', '.join(rows.LICENCE_COLUMNS)} FROM licences"  # noqa: S608
 
 
-class SqliteStorage:
+class SqliteStorage(RelationalJobs):
+    """Refunds, the timer jobs' reads, leases, reports and backups: shared.storage.relational."""
+
+    mark = "?"
+    idempotency_key_column = "key"
+
     def __init__(self, path: str, *, busy_timeout_ms: int = 5000):
         if sqlite3.sqlite_version_info < _MIN_SQLITE:
             raise StorageError(f"SQLite {sqlite3.sqlite_version} is too old: 3.24 or newer is needed")
@@ -238,6 +246,18 @@ class SqliteStorage:
         sql, params = rows.conditional_update(table, key, key_value, changes, expect, "?")
         with self._connection() as conn:
             return conn.execute(sql, params).rowcount == 1
+
+    def _all(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+        with self._connection() as conn:
+            return list(conn.execute(sql, tuple(params)).fetchall())
+
+    def _rowcount(self, sql: str, params: Sequence[Any]) -> int:
+        with self._connection() as conn:
+            return int(conn.execute(sql, tuple(params)).rowcount)
+
+    def _atomically(self, work: Callable[[Query], T]) -> T:
+        with self._transaction() as conn:
+            return work(lambda sql, params: list(conn.execute(sql, tuple(params)).fetchall()))
 
     def _licence_where(self, column: str, value: str) -> Licence | None:
         with self._connection() as conn:

@@ -26,6 +26,7 @@ from shared.domain.licences import Activation, Licence, LicenceStatus
 from shared.domain.orders import Order, OrderStatus
 from shared.errors import ConfigError, StorageError
 from shared.storage import rows
+from shared.storage._jobs_not_yet import JobsNotYet
 from shared.storage.port import ActivationResult, IdempotencyRecord
 from shared.storage.tablestore_licences import Devices, Licences
 from shared.storage.tablestore_ops import CAS_ATTEMPTS, Key, TablestoreOps, Values, not_null, pause
@@ -36,7 +37,7 @@ _ORDER_NULLABLE = frozenset(f.name for f in fields(Order) if "None" in str(f.typ
 _HISTORY_FIELDS = frozenset({"install_hash", "created_at"})  # the order's key in orders_by_install
 
 
-class TablestoreStorage:
+class TablestoreStorage(JobsNotYet):
     def __init__(self, client: Any, *, table_prefix: str = "wxpay_") -> None:
         """`client` is a tablestore.OTSClient (see shared.storage.tablestore_connect) or a stand-in for tests."""
         if not _PREFIX.fullmatch(table_prefix):

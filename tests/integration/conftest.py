@@ -15,16 +15,22 @@ import pytest
 
 from shared.domain.licences import Licence, LicenceStatus, licence_id_for
 from shared.domain.orders import Order, OrderStatus
+from shared.domain.refunds import Refund, RefundStatus, out_refund_no_for
 from shared.storage.factory import open_storage
 from shared.storage.port import Storage
 from tests.integration.fake_tablestore import empty_tablestore
-from tests.integration.test_storage_sql_servers import mysql_storage, postgresql_storage
+from tests.integration.test_storage_sql_servers import (
+    mysql_spare_storage,
+    mysql_storage,
+    postgresql_spare_storage,
+    postgresql_storage,
+)
 
 T0 = 1_780_000_000  # a fixed "now": times are passed in, never read from a clock
 
 
-def _sqlite(tmp_path: Path) -> Iterator[Storage]:
-    storage = open_storage(f"sqlite:///{tmp_path / 'storage.sqlite3'}")
+def _sqlite(tmp_path: Path, name: str = "storage.sqlite3") -> Iterator[Storage]:
+    storage = open_storage(f"sqlite:///{tmp_path / name}")
     yield storage
     storage.close()  # type: ignore[attr-defined]
 
@@ -39,13 +45,34 @@ ADAPTERS: dict[str, Callable[[Path], Iterator[Storage]]] = {
 }
 
 
+# A second, empty instance of the same kind, beside the first: a backup restored into a fresh deployment.
+SPARES: dict[str, Callable[[Path], Iterator[Storage]]] = {
+    "sqlite": lambda tmp_path: _sqlite(tmp_path, "spare.sqlite3"),
+    "postgresql": postgresql_spare_storage,
+    "mysql": mysql_spare_storage,
+    "tablestore": lambda _: empty_tablestore(page_size=2),
+}
+# Adapters that do not implement refunds, the jobs' reads, leases, reports and backups yet: tests marked
+# `jobs` skip them. Temporary, while the adapters land one by one.
+JOBS_NOT_YET = frozenset({"postgresql", "mysql", "tablestore"})
+
+
 @pytest.fixture(params=sorted(ADAPTERS))
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
+    if request.param in JOBS_NOT_YET and request.node.get_closest_marker("jobs"):
+        pytest.skip(f"{request.param} does not implement the jobs' part of the port yet")
     yield from ADAPTERS[request.param](tmp_path)
+
+
+@pytest.fixture
+def spare_storage(request: pytest.FixtureRequest, storage: Storage, tmp_path: Path) -> Iterator[Storage]:
+    """Another empty storage of the kind `storage` is."""
+    yield from SPARES[request.node.callspec.params["storage"]](tmp_path)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "live: needs a real cloud service and its keys; runs only when -m selects it")
+    config.addinivalue_line("markers", "jobs: uses the refunds, jobs, leases, reports or backups part of the port")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -98,6 +125,21 @@ def make_licence(order: Order, **overrides: Any) -> Licence:
     return dataclasses.replace(licence, **overrides)
 
 
+def make_refund(order: Order, **overrides: Any) -> Refund:
+    """A REQUESTED refund of part of `order`, with a unique out_refund_no; any field can be overridden."""
+    n = next(_counter)
+    refund = Refund(
+        out_refund_no=out_refund_no_for(order.order_id, f"request-{n}"),
+        order_id=order.order_id,
+        amount_fen=500,
+        status=RefundStatus.REQUESTED,
+        reason="用户申请退款 customer asked",
+        requested_by="operator@example.com",
+        requested_at=T0 + 1000 + n,
+    )
+    return dataclasses.replace(refund, **overrides)
+
+
 @pytest.fixture(name="make_order")
 def make_order_fixture() -> Callable[..., Order]:
     return make_order
@@ -106,3 +148,8 @@ def make_order_fixture() -> Callable[..., Order]:
 @pytest.fixture(name="make_licence")
 def make_licence_fixture() -> Callable[..., Licence]:
     return make_licence
+
+
+@pytest.fixture(name="make_refund")
+def make_refund_fixture() -> Callable[..., Refund]:
+    return make_refund

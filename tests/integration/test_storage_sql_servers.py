@@ -49,7 +49,7 @@ class SqlTestServer:
         self.dialect, self.url = dialect, url
         self._admin: Any = None
         self._failure: str | None = None
-        self._shared: str | None = None
+        self._shared: dict[str, str] = {}
 
     # -- namespaces --------------------------------------------------------------------------------------
     def url_for(self, namespace: str) -> str:
@@ -71,16 +71,17 @@ class SqlTestServer:
         else:
             self.execute(f"DROP SCHEMA IF EXISTS {namespace} CASCADE")
 
-    def shared_namespace(self) -> str:
-        """Migrated once per test session (per process)."""
-        if self._shared is None:
-            self._drop_abandoned()
+    def shared_namespace(self, role: str = "main") -> str:
+        """Migrated once per test session (per process) and role: "main", or "spare" for a second instance."""
+        if role not in self._shared:
+            if not self._shared:
+                self._drop_abandoned()
             namespace = self.create_namespace()
             storage = self.open(namespace)
             storage.migrate()
             storage.close()
-            self._shared = namespace
-        return self._shared
+            self._shared[role] = namespace
+        return self._shared[role]
 
     def empty(self, namespace: str) -> None:
         for table in TABLES_CHILDREN_FIRST:
@@ -196,9 +197,9 @@ def _where(url: str) -> str:
 SERVERS = {dialect: SqlTestServer(dialect, url) for dialect, url in URLS.items()}
 
 
-def _conformance_storage(dialect: str) -> Iterator[Storage]:
+def _conformance_storage(dialect: str, role: str = "main") -> Iterator[Storage]:
     server = SERVERS[dialect]
-    namespace = server.shared_namespace()
+    namespace = server.shared_namespace(role)
     server.empty(namespace)
     storage = server.open(namespace)
     yield storage
@@ -211,6 +212,14 @@ def postgresql_storage(tmp_path: Path) -> Iterator[Storage]:
 
 def mysql_storage(tmp_path: Path) -> Iterator[Storage]:
     yield from _conformance_storage("mysql")
+
+
+def postgresql_spare_storage(tmp_path: Path) -> Iterator[Storage]:
+    yield from _conformance_storage("postgresql", "spare")
+
+
+def mysql_spare_storage(tmp_path: Path) -> Iterator[Storage]:
+    yield from _conformance_storage("mysql", "spare")
 
 
 # -- the rule itself -------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 from shared.domain.licences import Activation, ActivationOutcome, Licence, LicenceStatus
 from shared.domain.orders import Order, OrderStatus
 from shared.storage import rows
+from shared.storage._jobs_not_yet import JobsNotYet
 from shared.storage.port import ActivationResult, IdempotencyRecord
 from shared.storage.sql.schema import SCHEMA_VERSION_TABLE, migrations
 from shared.storage.sql.session import Cursor, SqlSession
@@ -28,7 +29,7 @@ _LICENCE_SELECT = f"SELECT {', '.join(rows.LICENCE_COLUMNS)} FROM licences"  # n
 _IDEMPOTENCY_COLUMNS = ("idempotency_key", "fingerprint", "order_id", "created_at")
 
 
-class SqlStorage(SqlSession):
+class SqlStorage(JobsNotYet, SqlSession):
     dialect: ClassVar[str]  # the schema module's name for it
     transactional_ddl: ClassVar[bool]  # a migration can run in one transaction
 
