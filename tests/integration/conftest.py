@@ -54,7 +54,7 @@ SPARES: dict[str, Callable[[Path], Iterator[Storage]]] = {
 }
 # Adapters that do not implement refunds, the jobs' reads, leases, reports and backups yet: tests marked
 # `jobs` skip them. Temporary, while the adapters land one by one.
-JOBS_NOT_YET = frozenset({"postgresql", "mysql", "tablestore"})
+JOBS_NOT_YET = frozenset({"tablestore"})
 
 
 @pytest.fixture(params=sorted(ADAPTERS))

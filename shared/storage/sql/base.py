@@ -12,26 +12,31 @@ from __future__ import annotations
 import json
 import time
 from abc import abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from shared.domain.licences import Activation, ActivationOutcome, Licence, LicenceStatus
 from shared.domain.orders import Order, OrderStatus
 from shared.storage import rows
-from shared.storage._jobs_not_yet import JobsNotYet
 from shared.storage.port import ActivationResult, IdempotencyRecord
+from shared.storage.relational import Query, RelationalJobs
 from shared.storage.sql.schema import SCHEMA_VERSION_TABLE, migrations
 from shared.storage.sql.session import Cursor, SqlSession
 
 _ORDER_SELECT = f"SELECT {', '.join(rows.ORDER_COLUMNS)} FROM orders"  # noqa: S608 - column names are constants
 _LICENCE_SELECT = f"SELECT {', '.join(rows.LICENCE_COLUMNS)} FROM licences"  # noqa: S608
 _IDEMPOTENCY_COLUMNS = ("idempotency_key", "fingerprint", "order_id", "created_at")
+T = TypeVar("T")
 
 
-class SqlStorage(JobsNotYet, SqlSession):
+class SqlStorage(RelationalJobs, SqlSession):
+    """Refunds, the timer jobs' reads, leases, reports, retention and backups: shared.storage.relational."""
+
     dialect: ClassVar[str]  # the schema module's name for it
     transactional_ddl: ClassVar[bool]  # a migration can run in one transaction
+    mark = "%s"
+    idempotency_key_column = "idempotency_key"
 
     # -- dialect hooks -----------------------------------------------------------------------------------
     @abstractmethod
@@ -41,6 +46,10 @@ class SqlStorage(JobsNotYet, SqlSession):
     @abstractmethod
     def _migration_lock(self, cursor: Cursor) -> AbstractContextManager[None]:
         """Held while migrating, so that concurrent `migrate` runs apply each migration once."""
+
+    def _migrate_statement(self, cursor: Cursor, statement: str) -> None:
+        """Run one statement of a migration (a dialect may know some failures to mean "already done")."""
+        cursor.execute(statement)
 
     # -- schema ------------------------------------------------------------------------------------------
     def migrate(self) -> int:
@@ -53,7 +62,7 @@ class SqlStorage(JobsNotYet, SqlSession):
                 for version, statements in migrations(self.dialect):
                     if version > current:
                         for statement in statements:
-                            cursor.execute(statement)
+                            self._migrate_statement(cursor, statement)
                         cursor.execute("INSERT INTO schema_version VALUES (%s, %s)", (version, int(time.time())))
                         current = version
                 return current
@@ -226,6 +235,18 @@ class SqlStorage(JobsNotYet, SqlSession):
             return list(cursor.fetchall())
 
         return self._run(work)
+
+    def _atomically(self, work: Callable[[Query], T]) -> T:
+        # Run once more after a lost connection: the transaction either committed (then the work's reads find
+        # what it wrote) or rolled back, so a second run never applies it twice.
+        def query(cursor: Cursor) -> Query:
+            def run(sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+                cursor.execute(sql, params)
+                return list(cursor.fetchall()) if cursor.description is not None else []
+
+            return run
+
+        return self._run(lambda cursor: work(query(cursor)), transaction=True)
 
 
 def insert_sql(table: str, columns: Sequence[str]) -> str:

@@ -16,7 +16,8 @@ Two MySQL habits are designed around:
   a plain INSERT instead, and only duplicate-key error 1062 reads as "exists"; in autocommit mode that error
   rolls back the one statement and nothing else.
 DDL commits on its own in MySQL, so migrations are not one transaction: see schema.py. A named lock (GET_LOCK)
-keeps concurrent `migrate` runs apart.
+keeps concurrent `migrate` runs apart. MySQL 8 has no ADD COLUMN / ADD INDEX IF NOT EXISTS (MariaDB has): a
+migration run again after an interruption reads "duplicate column" and "duplicate key name" as already done.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from shared.storage.sql.url import SqlUrl, option_choice, parse_sql_url
 OPTIONS = ("ssl", "ssl_ca", "charset")
 SSL_MODES = ("disabled", "preferred", "required", "verify_ca", "verify_identity")
 DUPLICATE_KEY = 1062
+_ALREADY_DONE = frozenset({1060, 1061})  # duplicate column name, duplicate key name
 _LOST = frozenset({1053, 1927, 2006, 2013, 2055, 4031})  # shutdown, killed, gone away, lost, idle timeout
 _DEADLOCK = 1213
 _NO_SUCH_TABLE = 1146
@@ -107,6 +109,17 @@ class MysqlStorage(SqlStorage):
                 return False
             raise
         return True
+
+    def _migrate_statement(self, cursor: Cursor, statement: str) -> None:
+        try:
+            cursor.execute(statement)
+        except pymysql.MySQLError as exc:
+            if _code(exc) not in _ALREADY_DONE:
+                raise
+
+    def _upsert_sql(self, table: str, key: Sequence[str], columns: Sequence[str]) -> str:
+        changed = ", ".join(f"{name} = VALUES({name})" for name in columns if name not in key)
+        return f"{insert_sql(table, columns)} ON DUPLICATE KEY UPDATE {changed}"
 
     @contextmanager
     def _migration_lock(self, cursor: Cursor) -> Iterator[None]:

@@ -1,9 +1,12 @@
 """The SQL schema, one description rendered for each dialect, as numbered migrations.
 
-Versions match the SQLite schema's (1: the purchase tables, 2: the order timeline). Never edit a released
-migration; append a new one. On PostgreSQL a migration runs in one transaction (DDL is transactional there). MySQL
-commits each DDL statement on its own, so every statement here is safe to run again (IF NOT EXISTS, indexes inside
-CREATE TABLE) and the version row is written last: a migration interrupted halfway is completed by the next run.
+Versions match the SQLite schema's (1: the purchase tables, 2: the order timeline, 3: refunds, the timer jobs'
+indexes, leases, reports, retention and backups). Never edit a released migration; append a new one. On PostgreSQL
+a migration runs in one transaction (DDL is transactional there). MySQL commits each DDL statement on its own, so
+every statement here is safe to run again and the version row is written last: a migration interrupted halfway is
+completed by the next run. New tables say IF NOT EXISTS and carry their indexes inside CREATE TABLE; a change to
+an existing table (AddColumn, AddIndex) is an ALTER TABLE that MySQL 8 cannot make conditional, so the MySQL
+adapter reads "that column / index already exists" as done (see mysql.py).
 
 Types: ids and hashes are VARCHAR (MySQL can only index bounded strings; the same bounds on PostgreSQL keep the
 adapters interchangeable), JSON is TEXT (written and read as text by `rows`), times and money are BIGINT. MySQL
@@ -22,6 +25,7 @@ _TYPES = {
         "text": "TEXT",
         "int": "BIGINT",
         "serial": "BIGINT GENERATED ALWAYS AS IDENTITY",
+        "document": "TEXT",
     },
     "mysql": {
         "id": "VARCHAR(128)",
@@ -30,6 +34,7 @@ _TYPES = {
         "text": "TEXT",
         "int": "BIGINT",
         "serial": "BIGINT AUTO_INCREMENT",
+        "document": "MEDIUMTEXT",  # a report: TEXT stops at 64 KB, MEDIUMTEXT at 16 MB
     },
 }
 _MYSQL_TABLE_OPTIONS = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
@@ -46,6 +51,22 @@ class Table:
 
     def column_names(self) -> tuple[str, ...]:
         return tuple(spec.split()[0] for spec in self.columns)
+
+
+@dataclass(frozen=True)
+class AddColumn:
+    table: str
+    column: str  # as in Table.columns
+
+
+@dataclass(frozen=True)
+class AddIndex:
+    table: str
+    name: str
+    columns: tuple[str, ...]
+
+
+Step = Table | AddColumn | AddIndex
 
 
 ORDERS = Table(
@@ -128,9 +149,48 @@ ORDER_EVENTS = Table(
     primary_key=("seq",),
     indexes=(("order_events_by_order", ("order_id", "seq")),),
 )
-MIGRATIONS: tuple[tuple[int, tuple[Table, ...]], ...] = (
+REFUNDS = Table(
+    "refunds",
+    (
+        "out_refund_no id",
+        "order_id id",
+        "amount_fen int",
+        "status code",
+        "reason text",
+        "requested_by ref",
+        "requested_at int",
+        "refund_id code null",
+        "success_at int null",
+        "updated_at int null",
+    ),
+    primary_key=("out_refund_no",),
+    references=(("order_id", "orders (order_id)"),),
+    indexes=(
+        ("refunds_by_order", ("order_id", "requested_at", "out_refund_no")),  # an order's refunds, oldest first
+        ("refunds_by_status", ("status", "requested_at", "out_refund_no")),  # timer jobs: refunds still in flight
+        ("refunds_by_success", ("success_at", "out_refund_no")),  # reconciliation: a day's refunds
+    ),
+)
+JOB_LEASES = Table("job_leases", ("name ref", "owner ref", "expires_at int"), primary_key=("name",))
+JOB_REPORTS = Table(
+    "job_reports", ("kind code", "report_key ref", "report document", "at int"), primary_key=("kind", "report_key")
+)
+MIGRATIONS: tuple[tuple[int, tuple[Step, ...]], ...] = (
     (1, (ORDERS, LICENCES, ACTIVATIONS, NOTIFICATIONS, IDEMPOTENCY_KEYS, ANOMALIES)),
     (2, (ORDER_EVENTS,)),
+    (
+        3,
+        (
+            REFUNDS,
+            JOB_LEASES,
+            JOB_REPORTS,
+            AddIndex("orders", "orders_by_paid", ("paid_at", "order_id")),  # reconciliation: a day's payments
+            AddIndex("idempotency_keys", "idempotency_keys_by_time", ("created_at", "idempotency_key")),  # retention
+            AddIndex("notifications", "notifications_by_time", ("processed_at", "notification_id")),  # retention
+            # An imported event's identity from the backup it came from (shared.storage.datasets).
+            AddColumn("order_events", "origin_seq int null"),
+        ),
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1][0]
 SCHEMA_VERSION_TABLE = (
@@ -140,17 +200,34 @@ SCHEMA_VERSION_TABLE = (
 TABLES_CHILDREN_FIRST = (
     "activations",
     "licences",
+    "refunds",
     "orders",
     "notifications",
     "idempotency_keys",
     "anomalies",
     "order_events",
+    "job_leases",
+    "job_reports",
 )
 
 
 def migrations(dialect: str) -> list[tuple[int, list[str]]]:
     """[(version, statements)] for "postgresql" or "mysql"."""
-    return [(version, [s for table in tables for s in _create(table, dialect)]) for version, tables in MIGRATIONS]
+    return [(version, [s for step in steps for s in _render(step, dialect)]) for version, steps in MIGRATIONS]
+
+
+def _render(step: Step, dialect: str) -> list[str]:
+    if isinstance(step, Table):
+        return _create(step, dialect)
+    if isinstance(step, AddColumn):
+        column = _column(step.column, _TYPES[dialect])
+        if dialect == "mysql":
+            return [f"ALTER TABLE {step.table} ADD COLUMN {column}"]
+        return [f"ALTER TABLE {step.table} ADD COLUMN IF NOT EXISTS {column}"]
+    columns = ", ".join(step.columns)
+    if dialect == "mysql":
+        return [f"ALTER TABLE {step.table} ADD INDEX {step.name} ({columns})"]
+    return [f"CREATE INDEX IF NOT EXISTS {step.name} ON {step.table} ({columns})"]
 
 
 def _create(table: Table, dialect: str) -> list[str]:

@@ -39,6 +39,9 @@ class Cursor(Protocol):
     @property
     def rowcount(self) -> int: ...
 
+    @property
+    def description(self) -> Any: ...  # None after a statement that returns no rows
+
     def execute(self, query: str, params: Sequence[Any] = ..., /) -> object: ...
 
     def fetchone(self) -> Any: ...
