@@ -7,7 +7,7 @@ DATA_DIR ?= .data
 EMULATOR_PORT ?= 8090
 PORT ?= 8080
 
-.PHONY: help venv dev emulator demo test check lint types fmt clean bench extension extension-test
+.PHONY: help venv dev emulator demo test check lint types fmt clean bench extension extension-test backup
 
 help:
 	@echo "make dev       run the local system: gateway on :$(PORT), WeChat Pay emulator on :$(EMULATOR_PORT), SQLite"
@@ -16,6 +16,7 @@ help:
 	@echo "make test      install what is needed and run the whole test suite"
 	@echo "make check     lint + types + tests"
 	@echo "make bench     cold starts, warm latency vs floors, throughput, sizes; fails when a budget is missed"
+	@echo "make backup    back up STORAGE_URL to the BACKUP_* bucket now; BACKUP_ARGS=\"list\" (or verify/restore --run ID)"
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,6 +65,10 @@ check: lint types test
 
 bench: $(STAMP)
 	$(BIN)/python -m scripts.bench $(BENCH_ARGS)
+
+# Backups (README "Backups"): settings from the environment, never from the command line.
+backup: $(STAMP)
+	$(BIN)/python -m scripts.backup $(or $(BACKUP_ARGS),backup)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

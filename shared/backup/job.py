@@ -1,22 +1,26 @@
 """The backup job: every dataset streamed from storage to the bucket, then the manifest; one run at a time.
 
-A timer runs it daily (functions/jobs); `python -m scripts.backup backup` runs it by hand. Two runs started at once
-(a timer retry, an operator) contend for the "backup" lease: one uploads, the other returns None.
+A daily timer runs it (functions/jobs: the job "backup"); `python -m scripts.backup backup` runs it by hand. Two
+runs started at once (a timer retry, an operator) contend for the "backup" lease: one uploads, the other returns None.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
-from typing import Any, Protocol
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shared import log
 from shared.backup import crypto
 from shared.backup.codec import Digest, compress_rows
-from shared.backup.manifest import DATASETS, DatasetEntry, Manifest, dataset_key, manifest_key, new_run_id
+from shared.backup.manifest import DatasetEntry, Manifest, dataset_key, manifest_key, new_run_id
 from shared.backup.store import ObjectStore
 from shared.config import BackupSettings
+from shared.storage.datasets import DATASETS
+
+if TYPE_CHECKING:
+    from shared.bootstrap import Container
 
 LEASE = "backup"
 # Longer than any run may take (the job's function timeout must stay below it), short enough that a crashed run
@@ -69,3 +73,28 @@ def _back_up(
     sealed = crypto.encrypt(settings.encryption_key, key, compress_rows(storage.export_rows(name), digest))
     size = store.put_stream(key, sealed)
     return DatasetEntry(name, key, digest.rows, digest.sha256, size)
+
+
+class ScheduledBackup:
+    """The timer job (shared.services.jobs.runner.Job): one run to the configured bucket, its counts for the
+    summary line. Settings are read, and boto3 imported, only when it runs: a deployment without backups
+    configured fails this job alone, naming the missing setting."""
+
+    def __init__(self, storage: BackupSource, env: Mapping[str, str], clock: Callable[[], int]):
+        self._storage, self._env, self._clock = storage, env, clock
+
+    def __call__(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        from shared.backup.s3 import S3ObjectStore
+
+        settings = BackupSettings.from_env(self._env)
+        manifest = run_backup(self._storage, S3ObjectStore.from_settings(settings), settings, self._clock())
+        if manifest is None:
+            return {"run_id": None, "reason": "another backup holds the lease"}
+        return {"run_id": manifest.run_id, "rows": sum(manifest.rows.values()), "bytes": manifest.size}
+
+
+def scheduled_backup(container: Container) -> ScheduledBackup:
+    """The job as functions/jobs builds it from the composition root, with the container's own settings source."""
+    from shared.bootstrap import now
+
+    return ScheduledBackup(container.storage, container._env, now)

@@ -14,10 +14,9 @@ from typing import Any
 
 from shared.backup.crypto import FORMAT_VERSION
 from shared.backup.errors import BackupCorrupt, BackupNotFound
+from shared.storage.datasets import DATASETS  # parents first: the order a restore inserts in
 
 FORMAT_NAME = "wxpay-backup"
-# Parents before children: a restore inserts in this order, so every foreign key finds its row.
-DATASETS = ("orders", "licences", "activations", "refunds", "order_events", "anomalies", "notifications")
 MANIFEST_NAME = "manifest.json.enc"
 DATASET_SUFFIX = ".jsonl.gz.enc"
 _RUN_ID = re.compile(r"^(\d{4})(\d{2})(\d{2})T\d{6}Z-[0-9a-f]{6}$")

@@ -18,8 +18,9 @@ from typing import Any, Protocol
 from shared import log
 from shared.backup import codec, crypto
 from shared.backup.errors import BackupCorrupt, BackupError
-from shared.backup.manifest import DATASETS, MANIFEST_NAME, DatasetEntry, Manifest, manifest_key, run_id_of
+from shared.backup.manifest import MANIFEST_NAME, DatasetEntry, Manifest, manifest_key, run_id_of
 from shared.backup.store import ObjectStore
+from shared.storage.datasets import DATASETS
 
 MAX_MANIFEST_BYTES = 1024 * 1024
 READ_CHUNK = 1024 * 1024

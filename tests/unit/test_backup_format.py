@@ -13,7 +13,6 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from shared.backup import codec, crypto
 from shared.backup.errors import BackupCorrupt, BackupNotFound
 from shared.backup.manifest import (
-    DATASETS,
     DatasetEntry,
     Manifest,
     dataset_key,
@@ -21,6 +20,7 @@ from shared.backup.manifest import (
     new_run_id,
     run_id_of,
 )
+from shared.storage.datasets import DATASETS
 
 KEY = bytes(range(32))  # test key
 OBJECT = "backups/2026/11/30/20261130T030000Z-abcdef/orders.jsonl.gz.enc"

@@ -16,10 +16,12 @@ import pytest
 from shared import log
 from shared.backup import crypto
 from shared.backup.errors import BackupCorrupt, BackupNotFound
-from shared.backup.job import LEASE, run_backup
-from shared.backup.manifest import DATASETS, Manifest, manifest_key
+from shared.backup.job import LEASE, ScheduledBackup, run_backup
+from shared.backup.manifest import Manifest, manifest_key
 from shared.backup.restore import list_runs, load_manifest, locate, restore_run, verify_run
 from shared.config import BackupSettings
+from shared.errors import ConfigError
+from shared.storage.datasets import DATASETS
 
 NOW = 1_796_007_600  # 2026-11-30T03:00:00Z
 KEY = bytes(range(32))  # test key
@@ -282,3 +284,9 @@ def test_restore_leaves_no_local_copies_behind(source: FakeStorage, store: Memor
     restore_run(FakeStorage(), store, KEY, manifest, workdir=tmp_path)
     verify_run(store, KEY, manifest, workdir=tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_timer_job_without_backup_settings_fails_naming_the_missing_one(source: FakeStorage) -> None:
+    with pytest.raises(ConfigError, match="BACKUP_S3_ENDPOINT"):
+        ScheduledBackup(source, {}, lambda: NOW)({})
+    assert source.leases == {}  # it failed before taking the lease
