@@ -12,16 +12,22 @@ from collections.abc import Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from shared.config import AppSettings, LicensingSettings, WeChatPaySettings
+from shared.config import AppSettings, LicensingSettings, LifecycleSettings, WeChatPaySettings
 from shared.domain.catalogue import Catalogue
 
 if TYPE_CHECKING:
     from shared.licensing.keys import SigningKeys
     from shared.services.history import HistoryService
+    from shared.services.jobs.bill import ReconcileBill
+    from shared.services.jobs.orders import CloseExpired, ReconcilePending
+    from shared.services.jobs.refunds import ReconcileRefunds
+    from shared.services.jobs.retention import Retention
     from shared.services.licences import LicenceService
     from shared.services.notifications import NotificationService
     from shared.services.payments import PaymentService
     from shared.services.purchase import PurchaseService
+    from shared.services.refund_ledger import RefundLedger
+    from shared.services.refunds import RefundService
     from shared.services.status import StatusService
     from shared.storage.port import Storage
     from shared.wechatpay.gateway import PayGateway
@@ -39,6 +45,10 @@ class Container:
     @cached_property
     def app(self) -> AppSettings:
         return AppSettings.from_env(self._env)
+
+    @cached_property
+    def lifecycle(self) -> LifecycleSettings:
+        return LifecycleSettings.from_env(self._env)
 
     @cached_property
     def wechatpay_inbound(self) -> WeChatPaySettings:
@@ -92,11 +102,17 @@ class Container:
     # -- services ----------------------------------------------------------------------------------------
     @cached_property
     def licences(self) -> LicenceService:
+        from shared.domain.licences import PartialRefundPolicy
         from shared.licensing.derive import derive
         from shared.services.licences import LicenceService
 
         return LicenceService(
-            self.storage, self.catalogue, lambda: self.signing_keys, derive(self.app.server_secret, "licence-key"), now
+            self.storage,
+            self.catalogue,
+            lambda: self.signing_keys,
+            derive(self.app.server_secret, "licence-key"),
+            now,
+            PartialRefundPolicy(self.lifecycle.partial_refund_policy),
         )
 
     @cached_property
@@ -114,7 +130,21 @@ class Container:
         keyring = KeyRing.from_pem(
             public_key_pem=s.public_key_pem, public_key_id=s.public_key_id, certificate_pems=s.platform_certificates
         )
-        return NotificationService(self.storage, self.payments, keyring, s.apiv3_key.encode(), now)
+        return NotificationService(self.storage, self.payments, self.refund_ledger, keyring, s.apiv3_key.encode(), now)
+
+    @cached_property
+    def refund_ledger(self) -> RefundLedger:
+        from shared.services.refund_ledger import RefundLedger
+
+        return RefundLedger(self.storage, self.licences, now)
+
+    @cached_property
+    def refunds(self) -> RefundService:
+        from shared.services.refunds import RefundService
+
+        # Refund notifications go to the same endpoint as payment notifications (WECHATPAY_NOTIFY_URL).
+        notify_url = self.wechatpay_outbound.notify_url
+        return RefundService(self.storage, self.refund_ledger, self.gateway, notify_url, now)
 
     @cached_property
     def purchases(self) -> PurchaseService:
@@ -150,6 +180,61 @@ class Container:
         from shared.services.history import HistoryService
 
         return HistoryService(self.storage, self.licences)
+
+    # -- timer jobs (functions/jobs) ----------------------------------------------------------------------
+    @cached_property
+    def close_expired(self) -> CloseExpired:
+        from shared.services.jobs.orders import CloseExpired
+
+        return CloseExpired(self.storage, self.payments, self.gateway, now, self.lifecycle.job_batch_size)
+
+    @cached_property
+    def reconcile_pending(self) -> ReconcilePending:
+        from shared.services.jobs.orders import ReconcilePending
+
+        s = self.lifecycle
+        return ReconcilePending(
+            self.storage,
+            self.payments,
+            self.gateway,
+            now,
+            s.job_batch_size,
+            after=s.reconcile_after_seconds,
+            max_interval=s.reconcile_max_interval_seconds,
+        )
+
+    @cached_property
+    def reconcile_refunds(self) -> ReconcileRefunds:
+        from shared.services.jobs.refunds import ReconcileRefunds
+
+        s = self.lifecycle
+        return ReconcileRefunds(
+            self.storage,
+            self.refunds,
+            self.refund_ledger,
+            now,
+            s.job_batch_size,
+            resend_after=s.refund_resend_after_seconds,
+        )
+
+    @cached_property
+    def reconcile_bill(self) -> ReconcileBill:
+        from shared.services.jobs.bill import ReconcileBill
+
+        return ReconcileBill(self.storage, self.gateway, now)
+
+    @cached_property
+    def retention(self) -> Retention:
+        from shared.services.jobs.retention import Retention
+
+        s = self.lifecycle
+        return Retention(
+            self.storage,
+            now,
+            s.job_batch_size * 10,
+            idempotency_days=s.idempotency_retention_days,
+            notification_days=s.notification_retention_days,
+        )
 
 
 _container: Container | None = None

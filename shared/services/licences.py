@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any
 
 from shared import errors, log
 from shared.domain.catalogue import Catalogue
-from shared.domain.licences import ActivationOutcome, Licence, invalid_reason, licence_id_for, new_licence
+from shared.domain.licences import (
+    ActivationOutcome,
+    Licence,
+    LicenceStatus,
+    PartialRefundPolicy,
+    invalid_reason,
+    licence_id_for,
+    new_licence,
+    revocation_reason,
+)
 from shared.domain.orders import Order
 from shared.licensing.install import install_hash, valid_install_id
 from shared.licensing.licence_keys import licence_key_for, licence_key_hash, normalize_licence_key
@@ -35,12 +44,14 @@ class LicenceService:
         keys: SigningKeys | Callable[[], SigningKeys],
         key_secret: bytes,
         clock: Callable[[], int],
+        partial_refund_policy: PartialRefundPolicy = PartialRefundPolicy.KEEP,
     ):
         """`keys` may be a callable that loads them: called once, on the first signature or verification, so that
         the notify function (which issues licences but never signs a token) does not load Ed25519 at all."""
         self._storage, self._catalogue, self._keys_source = storage, catalogue, keys
         self._loaded_keys: SigningKeys | None = None
         self._key_secret, self._clock = key_secret, clock
+        self._partial_refund_policy = partial_refund_policy
 
     @property
     def _keys(self) -> SigningKeys:
@@ -71,7 +82,26 @@ class LicenceService:
         if licence is None:
             raise errors.StorageError("licence vanished after insert")
         self._storage.activate(licence.licence_id, order.install_hash, licence.max_devices, now)
-        return licence
+        # Read the order again after the licence exists: a refund that landed meanwhile either sees the licence
+        # (and revokes it) or is seen here — never neither.
+        return self.enforce_refund_policy(self._storage.get_order(order.order_id) or order) or licence
+
+    def enforce_refund_policy(self, order: Order) -> Licence | None:
+        """Revoke the order's licence when its refunds say so (full refund; partial per PARTIAL_REFUND_POLICY).
+        A compare-and-set ACTIVE -> REVOKED: safe to call again and from racing instances. The revocation reaches
+        a user at the next validate or refresh (tokens live a few days)."""
+        licence = self._storage.get_licence(licence_id_for(order.order_id))
+        reason = revocation_reason(order.status, self._partial_refund_policy)
+        if licence is None or reason is None or licence.status is not LicenceStatus.ACTIVE:
+            return licence
+        now = self._clock()
+        changes = {"status": LicenceStatus.REVOKED, "revoked_at": now, "revoke_reason": reason}
+        if self._storage.update_licence(licence.licence_id, changes, expect_status=[LicenceStatus.ACTIVE]):
+            self._storage.append_order_event(
+                order.order_id, "LICENCE_REVOKED", now, {"licence_id": licence.licence_id, "reason": reason}
+            )
+            log.info("licence_revoked", order_id=order.order_id, licence_id=licence.licence_id, reason=reason)
+        return self._storage.get_licence(licence.licence_id)
 
     def token_for(self, licence: Licence, install_hash_: str) -> IssuedToken:
         payload = licence_payload(licence, install_hash_, self._keys.active_kid, self._clock())

@@ -1,4 +1,5 @@
-"""The notify endpoint's use case: verify -> decrypt -> apply through the payment path (reference §6, design §5).
+"""The notify endpoint's use case: verify -> decrypt -> apply through the payment or the refund path (reference §6,
+§7, design §5).
 
 Duplicates are normal and answered 204 without work; anything that did not complete raises, so that WeChat
 retries: the notification is recorded as processed only after its effects are stored.
@@ -11,7 +12,8 @@ from datetime import datetime
 
 from shared import errors, log
 from shared.domain.orders import PaymentReport
-from shared.services.payments import PaymentOutcome, PaymentService
+from shared.services.payments import PaymentService
+from shared.services.refund_ledger import RefundLedger, report_from_notification
 from shared.storage.port import Storage
 from shared.wechatpay import errors as wx
 from shared.wechatpay.models import Transaction
@@ -33,9 +35,15 @@ class NotificationUnreadable(NotificationRejected):
 
 class NotificationService:
     def __init__(
-        self, storage: Storage, payments: PaymentService, keyring: KeyRing, apiv3_key: bytes, clock: Callable[[], int]
+        self,
+        storage: Storage,
+        payments: PaymentService,
+        refunds: RefundLedger,
+        keyring: KeyRing,
+        apiv3_key: bytes,
+        clock: Callable[[], int],
     ):
-        self._storage, self._payments, self._keyring = storage, payments, keyring
+        self._storage, self._payments, self._refunds, self._keyring = storage, payments, refunds, keyring
         self._apiv3_key, self._clock = apiv3_key, clock
 
     def handle(self, headers: Mapping[str, str], body: bytes) -> str:
@@ -50,22 +58,15 @@ class NotificationService:
             raise NotificationUnreadable("notification could not be read") from exc
         if self._storage.notification_processed(notification.id):
             return "DUPLICATE"
+        reference = f"notify:{notification.id}"
         if isinstance(notification, PaymentNotification):
-            outcome = self._payments.apply(report_of(notification.transaction), reference=f"notify:{notification.id}")
-            order_id: str | None = notification.transaction.out_trade_no
+            outcome = self._payments.apply(report_of(notification.transaction), reference=reference).value
+            order_id = notification.transaction.out_trade_no
         else:
-            # Refunds are initiated and applied by the lifecycle service; until then, an operator must see them.
+            outcome = self._refunds.apply(report_from_notification(notification.refund), reference=reference)
             order_id = notification.refund.out_trade_no
-            self._storage.record_anomaly(
-                "REFUND_NOTIFICATION_UNHANDLED",
-                order_id,
-                notification.id,
-                {"refund_status": notification.refund.refund_status},
-                self._clock(),
-            )
-            outcome = PaymentOutcome.NOT_PAID
         self._storage.record_notification(notification.id, notification.event_type, order_id, self._clock())
-        return outcome.value
+        return outcome
 
 
 def report_of(tx: Transaction) -> PaymentReport:

@@ -45,11 +45,13 @@ class PaymentService:
             )
             return PaymentOutcome.NOT_PAID
         if report.trade_state == "CLOSED" and order.status is OrderStatus.PENDING:
-            self._storage.update_order(
+            now = self._clock()
+            if self._storage.update_order(
                 order.order_id,
-                {"status": OrderStatus.CLOSED, "closed_at": self._clock(), "updated_at": self._clock()},
+                {"status": OrderStatus.CLOSED, "closed_at": now, "updated_at": now},
                 expect_status=[OrderStatus.PENDING],
-            )
+            ):
+                self._storage.append_order_event(order.order_id, "CLOSED", now, {"via": _via(reference)})
             return PaymentOutcome.CLOSED
         return PaymentOutcome.NOT_PAID
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shared import errors, log
-from shared.domain.licences import licence_id_for
+from shared.domain.licences import invalid_reason, licence_id_for
 from shared.domain.orders import PAID_STATES, Order, OrderStatus, is_overdue_for_query
 from shared.licensing.derive import token_hash, tokens_equal
 from shared.services.licences import LicenceService
@@ -62,13 +62,15 @@ class StatusService:
         if order.status in PAID_STATES:
             stored = self._storage.get_licence(licence_id_for(order.order_id))
             if stored is not None:
-                token = self._licences.token_for(stored, order.install_hash)
+                # A revoked or expired licence gets no fresh token: the extension learns why from `status`.
+                usable = invalid_reason(stored, self._clock()) is None
+                token = self._licences.token_for(stored, order.install_hash) if usable else None
                 licence = {
                     "license_key": self._licences.licence_key(order.order_id),
                     "license_id": stored.licence_id,
                     "status": stored.status.value,
-                    "token": token.token,
-                    "token_expires_at": token.expires_at,
+                    "token": token.token if token else None,
+                    "token_expires_at": token.expires_at if token else None,
                     "expires_at": stored.expires_at,
                 }
         return {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 
 import pytest
 
@@ -37,3 +38,12 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+
+
+@pytest.fixture
+def fresh_log_context() -> Iterator[None]:
+    """Run the test in its own log context: services bind order_id, which must not leak into later tests."""
+    from shared import log
+
+    with log.request_scope():
+        yield
