@@ -290,3 +290,11 @@ def test_the_timer_job_without_backup_settings_fails_naming_the_missing_one(sour
     with pytest.raises(ConfigError, match="BACKUP_S3_ENDPOINT"):
         ScheduledBackup(source, {}, lambda: NOW)({})
     assert source.leases == {}  # it failed before taking the lease
+
+
+def test_a_lease_that_cannot_be_released_does_not_fail_a_finished_run(source: FakeStorage, store: MemoryStore) -> None:
+    def broken(name: str, owner: str) -> None:
+        raise RuntimeError("connection lost")
+
+    source.release_lease = broken  # type: ignore[method-assign]
+    assert run_backup(source, store, SETTINGS, NOW) is not None  # the lease expires on its own
