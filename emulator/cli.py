@@ -124,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     outcome = sub.add_parser("refund-outcome", help="make the next refund(s) end ABNORMAL or CLOSED")
     outcome.add_argument("status", choices=("SUCCESS", "ABNORMAL", "CLOSED"))
     outcome.add_argument("--count", type=int, default=1)
+    outcome.add_argument("--drop", action="store_true", help="and never deliver their notifications")
     settle = sub.add_parser("settle", help="settle a PROCESSING refund now")
     settle.add_argument("out_refund_no")
     settle.add_argument("--status", choices=("SUCCESS", "ABNORMAL", "CLOSED"))
@@ -173,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "release":
         return _call(args, "POST", "/_emulator/notifications/release", {"ids": args.ids})
     if args.command == "refund-outcome":
-        return _call(args, "POST", "/_emulator/refunds/outcome", {"status": args.status, "count": args.count})
+        body = {"status": args.status, "count": args.count, **({"mode": "drop"} if args.drop else {})}
+        return _call(args, "POST", "/_emulator/refunds/outcome", body)
     if args.command == "settle":
         body = {"status": args.status} if args.status else {}
         return _call(args, "POST", f"/_emulator/refunds/{args.out_refund_no}/settle", body)

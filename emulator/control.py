@@ -104,8 +104,9 @@ def _refund_outcome(emulator: Emulator, call: Call, match: re.Match[str], body: 
     status = str(body.get("status", "ABNORMAL"))
     if status not in REFUND_OUTCOMES:
         raise BadControl(400, "INVALID_REQUEST", f"status must be one of {REFUND_OUTCOMES}")
-    emulator.backend.queue_refund_outcome(status, int(body.get("count", 1)))
-    return 200, {"queued": status, "count": int(body.get("count", 1))}
+    delivery = _delivery(body)
+    emulator.backend.queue_refund_outcome(status, int(body.get("count", 1)), delivery)
+    return 200, {"queued": status, "count": int(body.get("count", 1)), "delivery": delivery}
 
 
 def _settle(emulator: Emulator, call: Call, match: re.Match[str], body: dict[str, Any]) -> Result:

@@ -230,14 +230,14 @@ class Backend:
                     raise exceptions.InvalidRequest("退款单号重复，且请求参数与首次请求不一致")
                 return refund_view(existing)
             order = self._refundable_order(db, request, now)
-            outcome = db.execute("SELECT seq, status FROM refund_outcomes ORDER BY seq LIMIT 1").fetchone()
+            outcome = db.execute("SELECT seq, status, delivery FROM refund_outcomes ORDER BY seq LIMIT 1").fetchone()
             if outcome is not None:
                 db.execute("DELETE FROM refund_outcomes WHERE seq = ?", (outcome["seq"],))
             refund_id = _wechat_id("50300", 5, 11, now)
             db.execute(
                 "INSERT INTO refunds(out_refund_no, refund_id, out_trade_no, transaction_id, amount_refund,"
-                " amount_total, reason, notify_url, status, create_time, fingerprint, outcome, settle_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'PROCESSING', ?, ?, ?, ?)",
+                " amount_total, reason, notify_url, status, create_time, fingerprint, outcome, settle_at, delivery)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'PROCESSING', ?, ?, ?, ?, ?)",
                 (
                     request["out_refund_no"],
                     refund_id,
@@ -251,6 +251,7 @@ class Backend:
                     _fingerprint(raw, ("notify_url", "reason")),
                     outcome["status"] if outcome else "SUCCESS",
                     time.time() + self.refund_delay,
+                    outcome["delivery"] if outcome else "{}",
                 ),
             )
             db.execute(
@@ -310,6 +311,7 @@ class Backend:
             )
             row = db.execute("SELECT * FROM refunds WHERE out_refund_no = ?", (out_refund_no,)).fetchone()
         view = refund_view(row)
+        delivery = delivery if delivery is not None else json.loads(row["delivery"] or "{}")
         url = row["notify_url"] or self.store.get_kv("refund_notify_url", "")
         if url:
             self._notify(
@@ -335,10 +337,13 @@ class Backend:
         )
         return [str(row["out_refund_no"]) for row in rows]
 
-    def queue_refund_outcome(self, status: str, count: int = 1) -> None:
+    def queue_refund_outcome(self, status: str, count: int = 1, delivery: dict[str, Any] | None = None) -> None:
+        """The next `count` refunds end `status`; `delivery` (mode, delay...) shapes their notifications."""
         with self.store.tx() as db:
             for _ in range(count):
-                db.execute("INSERT INTO refund_outcomes(status) VALUES (?)", (status,))
+                db.execute(
+                    "INSERT INTO refund_outcomes(status, delivery) VALUES (?, ?)", (status, json.dumps(delivery or {}))
+                )
 
     # -- helpers -----------------------------------------------------------------------------------------
 

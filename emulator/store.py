@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS refunds (
     out_refund_no TEXT PRIMARY KEY, refund_id TEXT NOT NULL UNIQUE, out_trade_no TEXT NOT NULL,
     transaction_id TEXT NOT NULL, amount_refund INTEGER NOT NULL, amount_total INTEGER NOT NULL, reason TEXT,
     notify_url TEXT, status TEXT NOT NULL, create_time REAL NOT NULL, success_time REAL,
-    fingerprint TEXT NOT NULL, outcome TEXT NOT NULL, settle_at REAL);
+    fingerprint TEXT NOT NULL, outcome TEXT NOT NULL, settle_at REAL, delivery TEXT NOT NULL DEFAULT '{}');
 CREATE TABLE IF NOT EXISTS notifications (
     id TEXT PRIMARY KEY, event_type TEXT NOT NULL, out_trade_no TEXT, out_refund_no TEXT,
     notify_url TEXT NOT NULL, body BLOB NOT NULL, created_at REAL NOT NULL, next_at REAL,
@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS faults (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, endpoint TEXT NOT NULL, action TEXT NOT NULL,
     params TEXT NOT NULL, remaining INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS refund_outcomes (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, status TEXT NOT NULL);
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, status TEXT NOT NULL, delivery TEXT NOT NULL DEFAULT '{}');
 CREATE TABLE IF NOT EXISTS bill_tokens (
     token TEXT PRIMARY KEY, content BLOB NOT NULL, gzip INTEGER NOT NULL, expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS requests (
@@ -43,6 +43,12 @@ CREATE TABLE IF NOT EXISTS requests (
     endpoint TEXT, status INTEGER NOT NULL, code TEXT, body TEXT);
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+
+# (table, column, declaration) added after the first release of the schema above.
+ADDED_COLUMNS = (
+    ("refunds", "delivery", "TEXT NOT NULL DEFAULT '{}'"),
+    ("refund_outcomes", "delivery", "TEXT NOT NULL DEFAULT '{}'"),
+)
 
 TABLES = (
     "orders",
@@ -68,7 +74,15 @@ class Store:
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(SCHEMA)
+        self._add_missing_columns()
         self._lock = threading.RLock()
+
+    def _add_missing_columns(self) -> None:
+        """State files from before a column existed (DATA_DIR survives upgrades) get it added."""
+        for table, column, declaration in ADDED_COLUMNS:
+            names = {row["name"] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in names:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
