@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import redirect_stdout
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -239,6 +240,23 @@ def test_the_timer_job_backs_up_to_the_configured_bucket_and_reports_counts(
 ) -> None:
     summary = ScheduledBackup(source, env, lambda: T0 + 86400)({})
     assert summary["rows"] == sum(len(rows) for rows in everything(source).values()) and summary["bytes"] > 0
+    assert [run.run_id for run in list_runs(store, settings.prefix, KEY)] == [summary["run_id"]]
+
+
+def test_the_jobs_function_runs_the_backup_job_from_a_timer_event(
+    source: Storage, env: dict[str, str], store: S3ObjectStore, settings: BackupSettings, tmp_path: Path
+) -> None:
+    from functions.jobs import index as jobs
+    from shared import bootstrap
+
+    live = {**env, "STORAGE_URL": f"sqlite:///{tmp_path / 'live.sqlite3'}", "SERVER_SECRET": "s" * 40}
+    bootstrap.reset(live)
+    try:
+        timer = {"Type": "Timer", "TriggerName": "daily-backup", "Time": "2026-11-30T03:00:00Z", "Message": "backup"}
+        (summary,) = jobs.handler(timer, SimpleNamespace(request_id="timer-backup"))["jobs"]
+    finally:
+        bootstrap.reset()
+    assert (summary["job"], summary["outcome"]) == ("backup", "OK")
     assert [run.run_id for run in list_runs(store, settings.prefix, KEY)] == [summary["run_id"]]
 
 
