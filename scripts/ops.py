@@ -68,6 +68,7 @@ def _jobs(names: str, date: str | None) -> int:
     try:
         _print(jobs.handler(event, SimpleNamespace(request_id="ops")))
     except jobs.JobsFailed as exc:
+        _print(exc.answer)
         print(f"failed: {exc} (see the job_failed lines above)", file=sys.stderr)
         return 1
     return 0

@@ -27,7 +27,11 @@ JOBS: dict[str, Callable[[Container], Job]] = {
 
 
 class JobsFailed(RuntimeError):
-    """At least one job failed (its error was logged); raised after the others ran."""
+    """At least one job failed (its error was logged); raised after the others ran, with every summary."""
+
+    def __init__(self, answer: dict[str, Any]):
+        super().__init__(", ".join(s["job"] for s in answer["jobs"] if s["outcome"] == "FAILED"))
+        self.answer = answer
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
@@ -40,9 +44,10 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
             run_job(name, JOBS[name](c), c.storage, now, lease_seconds=lease, options=timer.options)
             for name in timer.jobs
         ]
+    answer = {"trigger": timer.trigger, "jobs": summaries}
     if any(s["outcome"] == "FAILED" for s in summaries):
-        raise JobsFailed(", ".join(s["job"] for s in summaries if s["outcome"] == "FAILED"))
-    return {"trigger": timer.trigger, "jobs": summaries}
+        raise JobsFailed(answer)
+    return answer
 
 
 main_handler = handler  # Tencent SCF's default handler name

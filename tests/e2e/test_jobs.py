@@ -136,3 +136,18 @@ def test_every_job_fired_twice_at_the_same_moment_does_its_work_once(
     assert sorted(s["outcome"] for s in close_runs) == ["OK", "SKIPPED"], "the lease let one run do the work"
     assert sum(s.get("paid", 0) for run in runs for s in run if s["job"] == "reconcile_pending") == 3
     assert all(s["outcome"] in ("OK", "SKIPPED") for run in runs for s in run)
+
+
+def test_the_operator_runs_a_job_now_from_the_ops_cli(
+    shop: Shop, emulator: RunningEmulator, office: Backoffice
+) -> None:
+    order = shop.order()
+    expire(shop, order)
+    code, ran = office.ops("jobs", "run", "close_expired,retention")
+    assert code == 0 and [(s["job"], s["outcome"]) for s in ran["jobs"]] == [
+        ("close_expired", "OK"),
+        ("retention", "OK"),
+    ]
+    assert status_of(shop, order) is OrderStatus.CLOSED
+    code, failed = office.ops("jobs", "run", "reconcile_bill", "--date", "yesterday")
+    assert code == 1 and failed["jobs"][0]["outcome"] == "FAILED", "a failed job fails the command"

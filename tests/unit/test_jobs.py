@@ -175,3 +175,14 @@ def test_a_failing_job_is_logged_as_an_error_and_reported_failed() -> None:
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [(x["level"], x["event"]) for x in lines] == [("error", "job_failed"), ("info", "job_summary")]
     assert lines[1]["job"] == "broken" and isinstance(lines[1]["duration_ms"], int)
+
+
+def test_an_order_left_refunding_after_its_refunds_ended_is_settled_by_the_refund_job() -> None:
+    world = World()
+    order = world.paid_order()
+    no = world.refund(order.order_id)["out_refund_no"]
+    world.storage.update_refund(no, {"status": RefundStatus.SUCCESS, "success_at": world.now})  # the order never moved
+    assert world.order(order.order_id).status is OrderStatus.REFUNDING
+    assert reconcile_refunds(world)({}) == {"in_flight": 0, "orders_settled": 1}
+    assert world.order(order.order_id).status is OrderStatus.REFUNDED
+    assert world.licence_status(order.order_id) == "REVOKED"
