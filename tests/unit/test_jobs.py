@@ -186,3 +186,13 @@ def test_an_order_left_refunding_after_its_refunds_ended_is_settled_by_the_refun
     assert reconcile_refunds(world)({}) == {"in_flight": 0, "orders_settled": 1}
     assert world.order(order.order_id).status is OrderStatus.REFUNDED
     assert world.licence_status(order.order_id) == "REVOKED"
+
+
+def test_one_order_that_fails_does_not_hold_up_the_others_and_the_run_ends_failed() -> None:
+    world = World()
+    broken, fine = world.pending_order(age=120), world.pending_order(age=120)
+    world.storage.update_order(broken.order_id, {"product_id": "withdrawn"})  # no longer in the catalogue
+    world.gateway.trade_states[broken.order_id] = world.gateway.trade_states[fine.order_id] = "SUCCESS"
+    summary = run_job("reconcile_pending", reconcile_pending(world), world.storage, world.clock, lease_seconds=60)
+    assert (summary["outcome"], summary["paid"], summary["error"]) == ("FAILED", 1, 1)
+    assert world.order(fine.order_id).status is OrderStatus.PAID

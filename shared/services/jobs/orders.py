@@ -3,13 +3,12 @@ PENDING ones asked about at WeChat with a backoff across runs — both applied t
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from shared import log
 from shared.domain.orders import Order, OrderStatus, reconcile_due
-from shared.services.jobs.runner import item_scope
+from shared.services.jobs.runner import each
 from shared.services.notifications import report_of
 from shared.services.payments import PaymentService
 from shared.storage.port import Storage
@@ -38,10 +37,7 @@ class CloseExpired:
 
     def __call__(self, options: Mapping[str, Any]) -> dict[str, Any]:
         expired = self._storage.orders_expired(self._clock(), self._batch)
-        outcomes: Counter[str] = Counter()
-        for order in expired:
-            with item_scope(order_id=order.order_id):
-                outcomes[self._close(order)] += 1
+        outcomes = each(expired, self._close, lambda order: {"order_id": order.order_id})
         return {"expired": len(expired), **outcomes}
 
     def _close(self, order: Order) -> str:
@@ -94,13 +90,11 @@ class ReconcilePending:
         now = self._clock()
         candidates = self._storage.orders_in_status(OrderStatus.PENDING, now - self._after, self._batch * SCAN_FACTOR)
         due = [o for o in candidates if reconcile_due(o, now, self._after, self._max_interval)][: self._batch]
-        outcomes: Counter[str] = Counter()
-        for order in due:
-            with item_scope(order_id=order.order_id):
-                outcomes[self._query(order, now)] += 1
+        outcomes = each(due, self._query, lambda order: {"order_id": order.order_id})
         return {"pending": len(candidates), "queried": len(due), **outcomes}
 
-    def _query(self, order: Order, now: int) -> str:
+    def _query(self, order: Order) -> str:
+        now = self._clock()
         if not self._storage.update_order(
             order.order_id, {"last_queried_at": now}, expect_status=[OrderStatus.PENDING]
         ):

@@ -3,13 +3,12 @@ notification or a lost answer to the refund call never leaves an order REFUNDING
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from shared.domain.orders import OrderStatus
+from shared.domain.orders import Order, OrderStatus
 from shared.domain.refunds import RefundStatus
-from shared.services.jobs.runner import item_scope
+from shared.services.jobs.runner import each
 from shared.services.refund_ledger import RefundLedger
 from shared.services.refunds import RefundService
 from shared.storage.port import Storage
@@ -38,14 +37,21 @@ class ReconcileRefunds:
             *self._storage.refunds_in_status(RefundStatus.PROCESSING, now + 1, self._batch),
             *self._storage.refunds_in_status(RefundStatus.ABNORMAL, now + 1, self._batch),
         ][: self._batch]
-        outcomes: Counter[str] = Counter()
-        for refund in in_flight:
-            with item_scope(order_id=refund.order_id, out_refund_no=refund.out_refund_no):
-                outcomes[self._refunds.reconcile(refund).lower()] += 1
+        outcomes = each(
+            in_flight,
+            lambda refund: self._refunds.reconcile(refund).lower(),
+            lambda refund: {"order_id": refund.order_id, "out_refund_no": refund.out_refund_no},
+        )
         # A safety net: an order left REFUNDING after its refunds all ended (an instance stopped between writes).
-        settled = 0
-        for order in self._storage.orders_in_status(OrderStatus.REFUNDING, now + 1, self._batch):
-            with item_scope(order_id=order.order_id):
-                after = self._ledger.settle_order(order.order_id)
-            settled += after is not None and after.status is not OrderStatus.REFUNDING
-        return {"in_flight": len(in_flight), **outcomes, "orders_settled": settled}
+        refunding = self._storage.orders_in_status(OrderStatus.REFUNDING, now + 1, self._batch)
+        settled = each(refunding, self._settle, lambda order: {"order_id": order.order_id})
+        errors = outcomes.pop("error", 0) + settled.pop("error", 0)
+        return {"in_flight": len(in_flight), **outcomes, "orders_settled": settled["settled"], **_nonzero(error=errors)}
+
+    def _settle(self, order: Order) -> str:
+        after = self._ledger.settle_order(order.order_id)
+        return "settled" if after is not None and after.status is not OrderStatus.REFUNDING else "in_flight"
+
+
+def _nonzero(**counts: int) -> dict[str, int]:
+    return {name: count for name, count in counts.items() if count}

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from shared import log
 from shared.storage.port import Storage
+
+T = TypeVar("T")
 
 
 class Job(Protocol):
@@ -39,7 +42,8 @@ def run_job(
             log.info("job_skipped", **summary)
             return summary
         try:
-            counts, outcome = dict(job(options or {})), "OK"
+            counts = dict(job(options or {}))
+            outcome = "FAILED" if counts.get("error") else "OK"
         except Exception as exc:  # one failed job must not stop the others; the error line alerts
             log.error("job_failed", job=name, error=type(exc).__name__, message=str(exc)[:300])
             counts, outcome = {"error": type(exc).__name__}, "FAILED"
@@ -48,6 +52,21 @@ def run_job(
         summary = {"job": name, "outcome": outcome, **counts, "duration_ms": round((time.monotonic() - started) * 1000)}
         log.info("job_summary", **summary)
         return summary
+
+
+def each(items: Iterable[T], step: Callable[[T], str], scope: Callable[[T], Mapping[str, Any]]) -> Counter[str]:
+    """Run `step` on every item of a batch, counting its outcomes. Each item has its own log scope (services bind
+    order_id), and one that raises is logged and counted as `error` while the batch goes on: one bad order must
+    not hold up the others (the job then ends FAILED, so the error alerts)."""
+    outcomes: Counter[str] = Counter()
+    for item in items:
+        with item_scope(**scope(item)):
+            try:
+                outcomes[step(item)] += 1
+            except Exception as exc:
+                log.error("job_item_failed", error=type(exc).__name__, message=str(exc)[:300])
+                outcomes["error"] += 1
+    return outcomes
 
 
 @contextmanager
