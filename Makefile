@@ -7,7 +7,7 @@ DATA_DIR ?= .data
 EMULATOR_PORT ?= 8090
 PORT ?= 8080
 
-.PHONY: help venv dev emulator demo test check lint types fmt clean bench extension extension-test backup
+.PHONY: help venv dev emulator demo test check lint types fmt clean bench extension extension-test package deploy-dry-run smoke backup
 
 help:
 	@echo "make dev       run the local system: gateway on :$(PORT), WeChat Pay emulator on :$(EMULATOR_PORT), SQLite"
@@ -16,6 +16,9 @@ help:
 	@echo "make test      install what is needed and run the whole test suite"
 	@echo "make check     lint + types + tests"
 	@echo "make bench     cold starts, warm latency vs floors, throughput, sizes; fails when a budget is missed"
+	@echo "make package   build/packages/<function>.zip for FC 3.0 / SCF (CPython 3.10 wheels); fails over budget"
+	@echo "make deploy-dry-run  validate s.yaml and template.yaml offline (docs/deploy.md)"
+	@echo "make smoke     a whole purchase against BASE_URL (default: the running make dev, paid by its emulator)"
 	@echo "make backup    back up STORAGE_URL to the BACKUP_* bucket now; BACKUP_ARGS=\"list\" (or verify/restore --run ID)"
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -69,6 +72,17 @@ bench: $(STAMP)
 # Backups (README "Backups"): settings from the environment, never from the command line.
 backup: $(STAMP)
 	$(BIN)/python -m scripts.backup $(or $(BACKUP_ARGS),backup)
+
+# Deployment (docs/deploy.md): packages, the offline check of both templates, a purchase against a deployment.
+BASE_URL ?= http://127.0.0.1:$(PORT)
+package: $(STAMP)
+	$(BIN)/python -m scripts.package $(PACKAGE_ARGS)
+
+deploy-dry-run: $(STAMP)
+	$(BIN)/python -m scripts.deploy --dry-run
+
+smoke: $(STAMP)
+	$(BIN)/python -m scripts.smoke $(BASE_URL) $(if $(SMOKE_ARGS),$(SMOKE_ARGS),--pay-with-emulator http://127.0.0.1:$(EMULATOR_PORT))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -157,6 +157,7 @@ class BackupSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> BackupSettings:
+        env = resolved_env(env)
         endpoint = _required(env, "BACKUP_S3_ENDPOINT").rstrip("/")
         if not endpoint.startswith(("https://", "http://")):
             raise ConfigError("setting BACKUP_S3_ENDPOINT must be an http(s) URL")
@@ -216,6 +217,7 @@ class LifecycleSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> LifecycleSettings:
+        env = resolved_env(env)
         policy = env.get("PARTIAL_REFUND_POLICY", "").strip().lower() or "keep"
         if policy not in ("keep", "revoke"):
             raise ConfigError("setting PARTIAL_REFUND_POLICY must be keep or revoke")
