@@ -59,8 +59,10 @@ class KmsConfig:
         elif context_credentials is not None:
             key_id, key_secret, token = context_credentials
         else:
-            require(env, KEY_ID, setting, "kms:// (give the function a role with secret-read permission)")
-            raise AssertionError("unreachable")
+            raise ConfigError(
+                f"setting {setting} is a kms:// reference, which needs {KEY_ID} (give the function a role with "
+                "secret-read permission)"
+            )
         endpoint = env.get(ENDPOINT, "").strip()
         if not endpoint:
             endpoint = f"https://kms.{require(env, REGION, setting, 'kms://')}.aliyuncs.com"
