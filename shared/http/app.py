@@ -224,6 +224,10 @@ def _outcome(status: int) -> str:
 def serve(event: Any, context: Any, router: Router, *, function: str) -> dict[str, Any]:
     """Answer one HTTP event from FC 3.0 or SCF, in the same platform's shape. Never raises."""
     started = time.perf_counter()
+    if getattr(context, "credentials", None) is not None:  # FC Python <= 3.10: the role's keys, for KMS secrets
+        from shared.secrets.resolve import remember_context
+
+        remember_context(context)
     platform = _SCF if platform_of(event) == scf.PLATFORM else _FC3
     with log.request_scope(function=function):
         token = _current_function.set(function)
