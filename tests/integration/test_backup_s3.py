@@ -1,6 +1,6 @@
 """Backups against moto's S3 server over real HTTP (design §9), with real storage: a SQLite database filled through
 the port is backed up, a fresh one restored from the bucket, and every dataset must come back identical; restoring
-twice changes nothing; two runs at once upload one."""
+twice changes nothing; two runs at once upload one; the same backup restores into PostgreSQL and MySQL."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ from shared.storage.datasets import DATASETS
 from shared.storage.factory import open_storage
 from shared.storage.port import Storage
 from tests.integration.conftest import T0, make_licence, make_order
+from tests.integration.test_storage_sql_servers import SERVERS
 
 KEY = bytes(range(32))  # test key
 
@@ -336,3 +337,19 @@ def test_the_command_line_names_a_missing_setting_and_a_bad_run(env: dict[str, s
     assert "BACKUP_ENCRYPTION_KEY" in capsys.readouterr().err
     assert backup_cli.main(["restore", "--run", "20261130T030000Z-000000"], env) == 1
     assert "BackupNotFound" in capsys.readouterr().err
+
+
+# -- portability ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dialect", ["postgresql", "mysql"])
+def test_a_sqlite_backup_restores_into_a_sql_server(
+    dialect: str, source: Storage, store: S3ObjectStore, settings: BackupSettings
+) -> None:
+    server = SERVERS[dialect]
+    target = server.open(server.create_namespace())
+    try:
+        target.migrate()
+        manifest = _backed_up(source, store, settings)
+        assert restore_run(target, store, KEY, manifest) == manifest.rows
+        assert everything(target) == everything(source)
+    finally:
+        target.close()
