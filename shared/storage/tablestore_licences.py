@@ -118,6 +118,16 @@ class Devices:
             pause(attempt)
         raise StorageError(f"deactivation on licence {licence_id} lost {CAS_ATTEMPTS} races in a row")
 
+    def merge(self, licence_id: str, installs: Mapping[str, int]) -> int:
+        """Bind the installs not bound yet, at their given times, whatever the limit (a restore); how many."""
+        for attempt in range(CAS_ATTEMPTS):
+            version, bound = self._read(licence_id)
+            missing = {install: at for install, at in installs.items() if install not in bound}
+            if not missing or self._write(licence_id, version, {**bound, **missing}):
+                return len(missing)
+            pause(attempt)
+        raise StorageError(f"restoring the devices of licence {licence_id} lost {CAS_ATTEMPTS} races in a row")
+
     def listed(self, licence_id: str) -> list[Activation]:
         return list(_listed(licence_id, self._read(licence_id)[1]))
 

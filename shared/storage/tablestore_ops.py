@@ -112,6 +112,13 @@ class TablestoreOps:
         # pass_if_missing=False: a row without the column must fail the check, not pass it (the SDK's default).
         return self.sdk.SingleColumnCondition(column, value, self.sdk.ComparatorType.EQUAL, pass_if_missing=False)
 
+    def missing(self, column: str) -> Any:
+        """The row has no such column (an impossible equality that passes only when the column is missing)."""
+        return self.sdk.SingleColumnCondition(column, "", self.sdk.ComparatorType.EQUAL, pass_if_missing=True)
+
+    def at_most(self, column: str, value: Any) -> Any:
+        return self.sdk.SingleColumnCondition(column, value, self.sdk.ComparatorType.LESS_EQUAL, pass_if_missing=False)
+
     def one_of(self, column: str, values: Sequence[Any]) -> Any:
         """column IN values (at most 10 conditions per write: enough for every status set)."""
         if len(values) == 1:
@@ -123,6 +130,9 @@ class TablestoreOps:
         if len(present) <= 1:
             return present[0] if present else None
         return self._combine(self.sdk.LogicalOperator.AND, present)
+
+    def any_of(self, conditions: Sequence[Any]) -> Any:
+        return self._combine(self.sdk.LogicalOperator.OR, conditions)
 
     def _combine(self, operator: Any, conditions: Sequence[Any]) -> Any:
         combined = self.sdk.CompositeColumnCondition(operator)

@@ -17,7 +17,7 @@ from typing import Any
 
 from shared.errors import ConfigError
 
-SCHEMA_VERSION = 1  # the table set below; a change of keys means new tables (Tablestore keys never change)
+SCHEMA_VERSION = 2  # the table set below; a change of keys means new tables (Tablestore keys never change)
 AUTO_INCREMENT = "AUTO_INCREMENT"  # spelled here without the SDK; it wants its own PK_AUTO_INCR marker
 
 # suffix -> primary key schema. Names are the dataclass field names, so rows stay readable in the console.
@@ -39,6 +39,26 @@ TABLES: dict[str, list[tuple[str, ...]]] = {
     "anomalies_by_time": [("at", "INTEGER"), ("kind", "STRING"), ("reference", "STRING")],
     # Auto-increment values strictly increase within one partition key (the order), so the timeline keeps order.
     "order_events": [("order_id", "STRING"), ("seq", "INTEGER", AUTO_INCREMENT)],
+    # -- version 2: refunds, the timer jobs' indexes, leases, reports, retention (shared.storage.tablestore_index:
+    # an index leading with a status or a time leads with a shard instead, 0..SHARDS-1).
+    "refunds": [("out_refund_no", "STRING")],
+    "refunds_by_order": [("order_id", "STRING"), ("requested_at", "INTEGER"), ("out_refund_no", "STRING")],
+    "refunds_by_status": [
+        ("shard", "INTEGER"),
+        ("status", "STRING"),
+        ("requested_at", "INTEGER"),
+        ("out_refund_no", "STRING"),
+    ],
+    "refunds_by_success": [("shard", "INTEGER"), ("success_at", "INTEGER"), ("out_refund_no", "STRING")],
+    "orders_by_status": [("shard", "INTEGER"), ("status", "STRING"), ("created_at", "INTEGER"), ("order_id", "STRING")],
+    # PENDING orders only: the ones a timer closes when they expire.
+    "orders_by_expiry": [("shard", "INTEGER"), ("expires_at", "INTEGER"), ("order_id", "STRING")],
+    "orders_by_paid": [("shard", "INTEGER"), ("paid_at", "INTEGER"), ("order_id", "STRING")],
+    # Retention: the oldest first.
+    "idempotency_keys_by_time": [("shard", "INTEGER"), ("created_at", "INTEGER"), ("idempotency_key", "STRING")],
+    "notifications_by_time": [("shard", "INTEGER"), ("processed_at", "INTEGER"), ("notification_id", "STRING")],
+    "job_leases": [("name", "STRING")],
+    "job_reports": [("kind", "STRING"), ("report_key", "STRING")],
 }
 
 
@@ -57,6 +77,17 @@ class Tables:
     anomalies: str
     anomalies_by_time: str
     order_events: str
+    refunds: str
+    refunds_by_order: str
+    refunds_by_status: str
+    refunds_by_success: str
+    orders_by_status: str
+    orders_by_expiry: str
+    orders_by_paid: str
+    idempotency_keys_by_time: str
+    notifications_by_time: str
+    job_leases: str
+    job_reports: str
 
     @classmethod
     def with_prefix(cls, prefix: str) -> Tables:

@@ -52,15 +52,10 @@ SPARES: dict[str, Callable[[Path], Iterator[Storage]]] = {
     "mysql": mysql_spare_storage,
     "tablestore": lambda _: empty_tablestore(page_size=2),
 }
-# Adapters that do not implement refunds, the jobs' reads, leases, reports and backups yet: tests marked
-# `jobs` skip them. Temporary, while the adapters land one by one.
-JOBS_NOT_YET = frozenset({"tablestore"})
 
 
 @pytest.fixture(params=sorted(ADAPTERS))
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    if request.param in JOBS_NOT_YET and request.node.get_closest_marker("jobs"):
-        pytest.skip(f"{request.param} does not implement the jobs' part of the port yet")
     yield from ADAPTERS[request.param](tmp_path)
 
 
@@ -72,7 +67,6 @@ def spare_storage(request: pytest.FixtureRequest, storage: Storage, tmp_path: Pa
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "live: needs a real cloud service and its keys; runs only when -m selects it")
-    config.addinivalue_line("markers", "jobs: uses the refunds, jobs, leases, reports or backups part of the port")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

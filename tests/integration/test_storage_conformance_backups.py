@@ -18,7 +18,6 @@ from shared.storage.factory import open_storage
 from shared.storage.port import Storage
 from tests.integration.conftest import T0, make_licence, make_order, make_refund
 
-pytestmark = pytest.mark.jobs
 Backup = dict[str, list[dict[str, Any]]]
 
 

@@ -7,9 +7,6 @@ import pytest
 from shared.storage.port import IdempotencyRecord, Storage
 from tests.integration.conftest import T0
 
-pytestmark = pytest.mark.jobs
-
-
 # -- leases ----------------------------------------------------------------------------------------------
 
 

@@ -12,7 +12,6 @@ from shared.domain.refunds import Refund, RefundStatus
 from shared.storage.port import Storage
 from tests.integration.conftest import T0
 
-pytestmark = pytest.mark.jobs
 MakeOrder = Callable[..., Order]
 MakeRefund = Callable[..., Refund]
 

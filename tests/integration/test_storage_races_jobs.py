@@ -23,7 +23,7 @@ from shared.domain.refunds import Refund
 from shared.storage.factory import open_storage
 from shared.storage.port import Storage
 from shared.storage.tablestore import TablestoreStorage
-from tests.integration.conftest import JOBS_NOT_YET, T0, make_order, make_refund
+from tests.integration.conftest import T0, make_order, make_refund
 from tests.integration.fake_tablestore import FakeOTSClient
 from tests.integration.test_storage_sql_servers import SERVERS
 
@@ -55,8 +55,6 @@ class Race:
 @pytest.fixture(params=["sqlite", "postgresql", "mysql", "tablestore"])
 def race(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Race]:
     kind = request.param
-    if kind in JOBS_NOT_YET:
-        pytest.skip(f"{kind} does not implement the jobs' part of the port yet")
     if kind == "tablestore":
         storage = TablestoreStorage(FakeOTSClient(page_size=2, latency=0.002), table_prefix="race_")
         storage.migrate()

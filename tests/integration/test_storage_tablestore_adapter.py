@@ -13,6 +13,7 @@ from shared.domain.licences import ActivationOutcome, licence_id_for
 from shared.domain.orders import OrderStatus
 from shared.errors import ConfigError, StorageError
 from shared.storage.tablestore import TablestoreStorage
+from shared.storage.tablestore_schema import SCHEMA_VERSION
 from tests.integration.conftest import T0, make_licence, make_order
 from tests.integration.fake_tablestore import FakeOTSClient
 
@@ -183,10 +184,22 @@ def test_migrate_creates_each_table_once_keeping_one_version_forever(
     storage: TablestoreStorage, client: FakeOTSClient
 ) -> None:
     assert storage.migrate() == []
-    assert storage.schema_version() == 1
+    assert storage.schema_version() == SCHEMA_VERSION == 2
     assert TablestoreStorage(client, table_prefix="other_").schema_version() == 0
     options = client.describe_table(storage.tables.orders).table_options
     assert (options.max_version, options.time_to_live) == (1, -1)
+
+
+def test_an_instance_with_the_first_table_set_reads_as_unmigrated_until_the_new_tables_are_created(
+    storage: TablestoreStorage, client: FakeOTSClient
+) -> None:
+    for table in (storage.tables.refunds, storage.tables.orders_by_status, storage.tables.job_leases):
+        client.delete_table(table)
+    assert storage.schema_version() == 0
+    assert sorted(storage.migrate()) == sorted(
+        [storage.tables.refunds, storage.tables.orders_by_status, storage.tables.job_leases]
+    )
+    assert storage.schema_version() == SCHEMA_VERSION
 
 
 def test_migrate_refuses_a_table_of_ours_with_another_key(client: FakeOTSClient) -> None:
