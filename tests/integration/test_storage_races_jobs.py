@@ -10,7 +10,6 @@ Child-process entry points are module-level functions: the "spawn" context impor
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,9 +24,9 @@ from shared.storage.port import Storage
 from shared.storage.tablestore import TablestoreStorage
 from tests.integration.conftest import T0, make_order, make_refund
 from tests.integration.fake_tablestore import FakeOTSClient
+from tests.integration.racers import run_racers
 from tests.integration.test_storage_sql_servers import SERVERS
 
-SPAWN = multiprocessing.get_context("spawn")
 CHILD_TIMEOUT = 30  # seconds; a hung child fails the test instead of hanging the suite
 RACERS = 6
 Work = Callable[..., Any]  # work(storage, worker, *args), a module-level function
@@ -129,23 +128,5 @@ def _child_main(url: str, work: Work, worker: int, args: tuple[Any, ...], barrie
 
 
 def _processes(url: str, work: Work, args: tuple[Any, ...]) -> list[Any]:
-    barrier, results = SPAWN.Barrier(RACERS), SPAWN.Queue()
-    processes = [
-        SPAWN.Process(target=_child_main, args=(url, work, worker, args, barrier, results)) for worker in range(RACERS)
-    ]
-    for process in processes:
-        process.start()
-    collected: dict[int, Any] = {}
-    try:
-        for _ in processes:
-            worker, status, value = results.get(timeout=CHILD_TIMEOUT)
-            assert status == "ok", f"worker {worker}: {value}"
-            collected[worker] = value
-    finally:
-        barrier.abort()  # harmless once everyone has passed it; frees the others if a child failed early
-        for process in processes:
-            process.join(CHILD_TIMEOUT)
-            if process.is_alive():
-                process.kill()
-    assert [p.exitcode for p in processes] == [0] * RACERS
+    collected = run_racers(_child_main, [(url, work, worker, args) for worker in range(RACERS)], CHILD_TIMEOUT)
     return [collected[worker] for worker in range(RACERS)]

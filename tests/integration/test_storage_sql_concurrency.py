@@ -28,6 +28,7 @@ from shared.services.payments import PaymentService
 from shared.storage.factory import open_storage
 from shared.storage.sql.base import SqlStorage
 from tests.integration.conftest import T0, make_licence, make_order
+from tests.integration.racers import run_racers
 from tests.integration.test_storage_sql_servers import DIALECTS, SERVERS, SqlTestServer
 
 SPAWN = multiprocessing.get_context("spawn")
@@ -121,24 +122,7 @@ def _child_dies_inside_a_transaction(url: str, order: Order, licence_id: str, ho
 
 def _run_children(jobs: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]]) -> dict[int, Any]:
     """One process per (target, (url, worker, ...)); a barrier makes them race. {worker: result}."""
-    barrier, results = SPAWN.Barrier(len(jobs)), SPAWN.Queue()
-    processes = [SPAWN.Process(target=_child_main, args=(target, args, barrier, results)) for target, args in jobs]
-    for process in processes:
-        process.start()
-    collected: dict[int, Any] = {}
-    try:
-        for _ in processes:
-            worker, status, value = results.get(timeout=CHILD_TIMEOUT)
-            assert status == "ok", f"worker {worker}: {value}"
-            collected[worker] = value
-    finally:
-        barrier.abort()  # harmless once everyone has passed it; frees the others if a child failed early
-        for process in processes:
-            process.join(CHILD_TIMEOUT)
-            if process.is_alive():
-                process.kill()
-    assert [p.exitcode for p in processes] == [0] * len(processes)
-    return collected
+    return run_racers(_child_main, list(jobs), CHILD_TIMEOUT)
 
 
 # -- one payment, many deliveries and polls ------------------------------------------------------------------

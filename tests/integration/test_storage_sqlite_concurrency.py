@@ -25,6 +25,7 @@ from shared.errors import StorageError
 from shared.storage.schema_sqlite import LATEST_VERSION
 from shared.storage.sqlite import SqliteStorage
 from tests.integration.conftest import T0, make_licence, make_order
+from tests.integration.racers import run_racers
 
 SPAWN = multiprocessing.get_context("spawn")
 CHILD_TIMEOUT = 20  # seconds; a hung child fails the test instead of hanging the suite
@@ -107,24 +108,7 @@ def _child_dies_inside_a_transaction(path: str, licence_id: str, holding: Any, d
 
 def _run_children(target: Callable[..., Any], args: Sequence[tuple[Any, ...]]) -> dict[int, Any]:
     """Start one process per args tuple (path, worker, ...); a barrier makes them race. {worker: result}."""
-    barrier, results = SPAWN.Barrier(len(args)), SPAWN.Queue()
-    processes = [SPAWN.Process(target=_child_main, args=(target, a, barrier, results)) for a in args]
-    for process in processes:
-        process.start()
-    collected: dict[int, Any] = {}
-    try:
-        for _ in processes:
-            worker, status, value = results.get(timeout=CHILD_TIMEOUT)
-            assert status == "ok", f"worker {worker}: {value}"
-            collected[worker] = value
-    finally:
-        barrier.abort()  # harmless once everyone has passed it; frees the others if a child failed early
-        for process in processes:
-            process.join(CHILD_TIMEOUT)
-            if process.is_alive():
-                process.kill()
-    assert [p.exitcode for p in processes] == [0] * len(processes)
-    return collected
+    return run_racers(_child_main, [(target, a) for a in args], CHILD_TIMEOUT)
 
 
 def _query(path: str, sql: str) -> list[tuple[Any, ...]]:
