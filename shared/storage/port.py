@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from shared.domain.admin import AdminKey, AuditEntry
 from shared.domain.licences import Activation, ActivationOutcome, Licence, LicenceStatus
 from shared.domain.orders import Order, OrderStatus
 from shared.domain.refunds import Refund, RefundStatus
@@ -29,6 +30,39 @@ class IdempotencyRecord:
 class ActivationResult:
     outcome: ActivationOutcome
     activations: tuple[Activation, ...]
+
+
+@dataclass(frozen=True)
+class OrderQuery:
+    """What the admin order search filters on; every field optional, all given fields must match."""
+
+    status: OrderStatus | None = None
+    created_from: int | None = None  # inclusive
+    created_to: int | None = None  # exclusive
+    order_id: str | None = None  # WeChat's out_trade_no
+    transaction_id: str | None = None
+    product_id: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    """One page of a search, newest first (created_at, then order_id, descending). `next_cursor` is opaque (an
+    adapter's own encoding of the last row's sort key), None on the last page."""
+
+    orders: list[Order]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class DayTotals:
+    """One day's figures (days start at `offset` seconds after UTC midnight: 28800 for China Standard Time)."""
+
+    day: int  # the day's start, Unix seconds
+    orders_created: int
+    orders_paid: int  # orders created that day that were ever paid (status PAID, REFUNDING, REFUNDED, PARTIALLY_...)
+    revenue_fen: int  # amount of orders whose paid_at falls that day
+    payments: int  # how many orders have paid_at that day
+    refunded_fen: int  # refunds whose success_at falls that day
 
 
 class Storage(Protocol):
@@ -162,17 +196,62 @@ class Storage(Protocol):
 
     def purge(self, dataset: str, before: int, limit: int) -> int:
         """Retention: delete up to `limit` rows of a purgeable dataset older than `before` — "idempotency_keys"
-        (created_at) and "notifications" (processed_at) only; returns how many were deleted."""
+        (created_at), "notifications" (processed_at) and "rate_limits" (expires_at) only; never the audit log; returns how many were deleted."""
         ...
 
     # -- backups -------------------------------------------------------------------------------------------
     def export_rows(self, dataset: str) -> Iterator[dict[str, Any]]:
         """Every row of a dataset as JSON-able dicts (column name -> value), streamed in key order. Datasets:
-        orders, licences, activations, refunds, order_events, anomalies, notifications."""
+        orders, licences, activations, refunds, order_events, anomalies, notifications, admin_keys, audit_log."""
         ...
 
     def import_rows(self, dataset: str, rows: Iterator[dict[str, Any]]) -> int:
         """Insert exported rows if absent (a restore may be re-run); returns how many were inserted."""
+        ...
+
+    # -- admin: search, figures, keys, audit, rate limits ---------------------------------------------------
+    def search_orders(self, query: OrderQuery, cursor: str | None, limit: int) -> OrderPage:
+        """Orders matching `query`, newest first, `limit` per page; `cursor` is a previous page's next_cursor (an
+        unreadable cursor raises ValueError)."""
+        ...
+
+    def day_totals(self, start: int, end: int, offset: int) -> list[DayTotals]:
+        """Per-day figures for the days in [start, end) (both day starts), oldest first, a row for every day."""
+        ...
+
+    def count_orders(self, status: OrderStatus) -> int:
+        """How many orders are in `status` now (the dashboard's "pending")."""
+        ...
+
+    def reports(self, kind: str, limit: int) -> list[dict[str, Any]]:
+        """The newest reports of a kind, newest key first: `{key, at, report}`."""
+        ...
+
+    def insert_admin_key(self, key: AdminKey) -> bool:
+        """Insert if no key has this key_id; False if one exists."""
+        ...
+
+    def get_admin_key(self, key_id: str) -> AdminKey | None: ...
+
+    def admin_keys(self) -> list[AdminKey]:
+        """Every key, revoked ones too, oldest first."""
+        ...
+
+    def revoke_admin_key(self, key_id: str, at: int) -> bool:
+        """Set revoked_at if the key exists and is not revoked yet; False otherwise."""
+        ...
+
+    def append_audit(self, entry: AuditEntry) -> None:
+        """Append to the audit log. There is no update or delete: the SQL backends also refuse them by trigger."""
+        ...
+
+    def audit_entries(self, before: str | None, limit: int, target: str | None = None) -> list[AuditEntry]:
+        """Newest first; `before` is an audit_id (the page continues with older entries); `target` filters."""
+        ...
+
+    def hit_counter(self, name: str, window: int, expires_at: int) -> int:
+        """Add one to the counter (name, window) atomically and return its new value: rate limits across
+        instances. `expires_at` lets purge("rate_limits", ...) drop old windows."""
         ...
 
     def ping(self) -> None:
