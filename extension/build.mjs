@@ -21,20 +21,22 @@ const COPIED = ["_locales", "icons", "src", "checkout.html", "popup.html", "opti
 const KID = /^[A-Za-z0-9_-]{1,32}$/;
 const RAW_KEY = /^[A-Za-z0-9_-]{43}$/; // 32 bytes, base64url without padding
 const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
+const DEVELOPMENT_ENVS = new Set(["local"]); // as src/api.js: plain http:// to localhost in these builds only
 
 /**
  * @param {unknown} apiBase
+ * @param {{development?: boolean}} [options] a development build (`--env local`) may use http:// to localhost
  * @returns {URL}
  */
-export function checkApiBase(apiBase) {
+export function checkApiBase(apiBase, { development = false } = {}) {
   let url;
   try {
     url = new URL(String(apiBase));
   } catch {
     throw new Error(`apiBase ${JSON.stringify(apiBase)} is not a URL`);
   }
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && LOOPBACK.has(url.hostname))) {
-    throw new Error(`apiBase must be https:// (http:// only for localhost), not ${url.origin}`);
+  if (url.protocol !== "https:" && !(development && url.protocol === "http:" && LOOPBACK.has(url.hostname))) {
+    throw new Error(`apiBase must be https:// (http:// only to localhost, in a development build), not ${url.origin}`);
   }
   if (url.search || url.hash || url.username || url.password) {
     throw new Error("apiBase must not carry a query, a fragment or credentials");
@@ -82,7 +84,7 @@ async function fetchKeys(apiBase) {
  */
 export async function build({ env, out, apiBase, publicKeys, fetchKeys: fetchThem = false }) {
   const config = JSON.parse(await readFile(join(HERE, "config", `${env}.json`), "utf8"));
-  const url = checkApiBase(apiBase ?? config.apiBase);
+  const url = checkApiBase(apiBase ?? config.apiBase, { development: DEVELOPMENT_ENVS.has(env) });
   const base = url.href.replace(/\/+$/, "");
   const keys = checkPublicKeys(publicKeys ?? (fetchThem ? await fetchKeys(base) : config.publicKeys));
 

@@ -5,6 +5,30 @@
  */
 
 const TIMEOUT_MS = 15_000;
+/** The build environments where plain http:// to this machine is allowed (`make dev`); every other is HTTPS only. */
+export const DEVELOPMENT_ENVS = Object.freeze(["local"]);
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/**
+ * The API base URL if this build may talk to it: https:// always; http:// only to this machine in a development
+ * build. A production build never sends an install id, a poll token or a licence key over plain HTTP.
+ * @param {string} apiBase
+ * @param {string | undefined} env the build environment (config.js `env`)
+ * @returns {string}
+ */
+export function secureApiBase(apiBase, env) {
+  let url;
+  try {
+    url = new URL(apiBase);
+  } catch {
+    throw new Error(`apiBase ${JSON.stringify(apiBase)} is not a URL`);
+  }
+  const development = env !== undefined && DEVELOPMENT_ENVS.includes(env);
+  if (url.protocol !== "https:" && !(development && url.protocol === "http:" && LOOPBACK.has(url.hostname))) {
+    throw new Error(`apiBase must be https:// outside development builds (http:// only to localhost), not ${url.origin}`);
+  }
+  return apiBase.replace(/\/+$/, "");
+}
 
 /** A failed call: `kind` "network" (no answer), "http" (an error answer) or "bad_response" (not our JSON). */
 export class ApiError extends Error {
@@ -30,11 +54,11 @@ export class ApiError extends Error {
 
 export class ApiClient {
   /**
-   * @param {{fetch: typeof fetch, apiBase: string}} options
+   * @param {{fetch: typeof fetch, apiBase: string, env?: string}} options
    */
-  constructor({ fetch, apiBase }) {
+  constructor({ fetch, apiBase, env }) {
     this.fetch = fetch;
-    this.apiBase = apiBase.replace(/\/+$/, "");
+    this.apiBase = secureApiBase(apiBase, env);
   }
 
   products() {

@@ -28,6 +28,7 @@ const TERMINAL = new Set(["paid", "closed", "refunded", "expired", "lost"]);
  * @typedef {import("./next-step.js").NextStep} NextStep
  *
  * @typedef {object} Config
+ * @property {string} [env] the build environment: "local" allows http:// to localhost, every other HTTPS only
  * @property {string} apiBase e.g. "https://pay.example.com"
  * @property {Record<string, string>} publicKeys kid -> base64url raw Ed25519 public key
  *
@@ -59,7 +60,7 @@ export class WeChatIntegration {
     this.crypto = crypto;
     this.random = random;
     this.store = new Store(storage);
-    this.api = new ApiClient({ fetch, apiBase: config.apiBase });
+    this.api = new ApiClient({ fetch, apiBase: config.apiBase, env: config.env });
     this.licenceBook = new LicenceBook({
       store: this.store,
       api: this.api,

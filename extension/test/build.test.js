@@ -31,9 +31,15 @@ describe("the build", () => {
     ]);
   });
 
-  it("refuses plain http except on this machine", () => {
+  it("refuses plain http except to this machine in a development build", async () => {
     assert.throws(() => checkApiBase("http://pay.example.com"), /https/);
-    assert.equal(checkApiBase("http://127.0.0.1:8080").origin, "http://127.0.0.1:8080");
+    assert.throws(() => checkApiBase("http://pay.example.com", { development: true }), /https/);
+    assert.throws(() => checkApiBase("http://127.0.0.1:8080"), /https/);
+    assert.equal(checkApiBase("http://127.0.0.1:8080", { development: true }).origin, "http://127.0.0.1:8080");
+    await assert.rejects(
+      build({ env: "production", out, apiBase: "http://127.0.0.1:8080", publicKeys: { "prod-1": KEY } }),
+      /https/,
+    );
     assert.throws(() => checkApiBase("https://pay.example.com/?token=1"), /query/);
     assert.throws(() => checkApiBase("not a url"), /not a URL/);
   });
