@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from multiprocessing import get_context
 from types import SimpleNamespace
@@ -83,12 +84,14 @@ class Gateway(ThreadingHTTPServer):
         super().__init__(address, _Handler)
         self.platform = platform
         self.executor: Executor = ThreadPoolExecutor(1)
+        self._respawn_lock = threading.Lock()
         self.configure(dict(env or {}), workers=workers)
 
     def configure(self, env: Mapping[str, str], *, workers: int) -> None:
         """Set the functions' environment and how they run: worker processes, or threads of this one."""
         self.executor.shutdown(wait=True)
         self.env = dict(env)
+        self.workers = workers
         if workers > 0:
             self.executor = ProcessPoolExecutor(
                 workers, mp_context=get_context("spawn"), initializer=_warm, initargs=(self.env,)
@@ -99,6 +102,17 @@ class Gateway(ThreadingHTTPServer):
 
             bootstrap.reset()
             self.executor = ThreadPoolExecutor(16, thread_name_prefix="instance")
+
+    def respawn(self, broken: Executor) -> None:
+        """A worker process died (the pool is then broken for every request): start a fresh pool in its place, as
+        the cloud replaces a crashed instance. Called by each request that saw it; only the first one replaces it."""
+        with self._respawn_lock:
+            if self.executor is not broken or not isinstance(broken, ProcessPoolExecutor):
+                return
+            self.executor = ProcessPoolExecutor(
+                self.workers, mp_context=get_context("spawn"), initializer=_warm, initargs=(self.env,)
+            )
+        broken.shutdown(wait=False, cancel_futures=True)
 
     @property
     def base_url(self) -> str:
@@ -156,11 +170,14 @@ class _Handler(BaseHTTPRequestHandler):
             )
         headers = {name: value for name, value in self.headers.items()}
         started = time.monotonic()
+        executor = self.server.executor
         try:
-            answer = self.server.executor.submit(
+            answer = executor.submit(
                 invoke, function, self.server.platform, self.command, self.path, headers, body
             ).result()
         except Exception as exc:  # the instance itself died (import error, killed worker): the cloud's 502
+            if isinstance(exc, BrokenProcessPool):
+                self.server.respawn(executor)
             print(json.dumps({"event": "function_crashed", "function": function, "error": type(exc).__name__}))
             return self._answer(
                 502,
