@@ -15,6 +15,10 @@ The denylist is a safety net: callers still must not pass headers, bodies or sec
 
 Level: `LOG_LEVEL` (debug | info | warning | error, default info) is read once at import; `configure()` overrides
 it (and the output stream) from settings or tests.
+
+Metrics are log lines of one shape, `{"event": "metric", "metric": NAME, "value": NUMBER, ...dimensions}` after
+the request fields (`metric()`); the log services of both clouds count and sum them (docs/operations.md). They are
+written whatever the level threshold: alerts depend on them.
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ DENIED_PARTS = (
 )
 DENIED_NAMES = frozenset({"headers", "body"})
 _RESERVED = frozenset({"ts", "level", "event"})
+METRIC_EVENT = "metric"
+METRIC_FIELDS = ("metric", "value")
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _context: ContextVar[Mapping[str, Any]] = ContextVar("shared_log_context", default=_EMPTY)
@@ -123,10 +129,10 @@ def _timestamp() -> str:
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
-def _record(level: str, event: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+def _record(level: str, event: str, fields: Mapping[str, Any], lead: tuple[str, ...] = ()) -> dict[str, Any]:
     merged = {**_context.get(), **fields}
     record: dict[str, Any] = {"ts": _timestamp(), "level": level, "event": event}
-    for name in CORE_FIELDS:
+    for name in (*CORE_FIELDS, *lead):
         if merged.get(name) is not None:
             record[name] = merged[name]
     for name, value in merged.items():
@@ -139,8 +145,19 @@ def log(level: str, event: str, /, **fields: Any) -> None:
     """Write one line if `level` passes the threshold. Never raises: a log failure must not fail a payment."""
     if _level_number(level) < _threshold:
         return
+    _write(level, event, fields)
+
+
+def metric(name: str, /, value: int | float = 1, **dimensions: Any) -> None:
+    """One metric line: `metric` and `value` right after the request fields, then the dimensions (low-cardinality
+    labels: `reason`, `job`, `product_id`...). Written at level info whatever the threshold; never raises."""
+    _write("info", METRIC_EVENT, {**dimensions, "metric": name, "value": value}, METRIC_FIELDS)
+
+
+def _write(level: str, event: str, fields: Mapping[str, Any], lead: tuple[str, ...] = ()) -> None:
     try:
-        line = json.dumps(_record(level, event, fields), ensure_ascii=False, separators=(",", ":"), default=str)
+        record = _record(level, event, fields, lead)
+        line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str)
         stream = _stream if _stream is not None else sys.stdout
         stream.write(line + "\n")
         stream.flush()

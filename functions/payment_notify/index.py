@@ -17,6 +17,9 @@ def notify(request: Request, params: Mapping[str, str]) -> Response:
     # Duplicated Wechatpay-* headers are ambiguous: which signature is WeChat's? Refuse, WeChat retries.
     for name in ("wechatpay-signature", "wechatpay-serial", "wechatpay-timestamp", "wechatpay-nonce"):
         if request.headers.duplicated(name):
+            from shared.services.notifications import rejected  # the service's module, loaded on this rare path
+
+            rejected("duplicated_header", header=name)
             return Response.json(400, {"code": "FAIL", "message": f"duplicated {name} header"})
     container().notifications.handle(request.headers, request.body)
     return Response.empty(204)

@@ -101,6 +101,7 @@ class LicenceService:
                 order.order_id, "LICENCE_REVOKED", now, {"licence_id": licence.licence_id, "reason": reason}
             )
             log.info("licence_revoked", order_id=order.order_id, licence_id=licence.licence_id, reason=reason)
+            log.metric("licences_revoked", reason=reason)
         return self._storage.get_licence(licence.licence_id)
 
     def token_for(self, licence: Licence, install_hash_: str) -> IssuedToken:
@@ -136,6 +137,7 @@ class LicenceService:
         licence = self._storage.get_licence(str(payload["lic"]))
         if licence is None:
             return {"valid": False, "status": None, "reason": "UNKNOWN_LICENSE"}
+        log.bind(order_id=licence.order_id)
         return self._refresh(licence, str(payload["ins"]))
 
     def validate_key(self, licence_key: str, install_id: str) -> dict[str, Any]:
@@ -170,6 +172,7 @@ class LicenceService:
         licence = self._storage.get_licence_by_key_hash(licence_key_hash(normalized))
         if licence is None:
             raise errors.NotFound("no licence has this key", code="LICENSE_NOT_FOUND")
+        log.bind(order_id=licence.order_id)
         reason = invalid_reason(licence, self._clock())
         if reason is not None and not allow_invalid:
             raise errors.Conflict(f"this licence is {reason.lower()}", code=f"LICENSE_{reason}")

@@ -51,22 +51,51 @@ class NotificationService:
         try:
             notification = parse_notification(headers, body, self._keyring, self._apiv3_key, self._clock())
         except wx.SignatureError as exc:
-            log.warning("notify_rejected", reason=type(exc).__name__)
+            rejected(rejection_reason(exc), error=type(exc).__name__)
             raise NotificationRejected("signature verification failed") from exc
         except (wx.DecryptError, wx.MalformedPayload) as exc:
-            log.warning("notify_rejected", reason=type(exc).__name__)
+            rejected(rejection_reason(exc), error=type(exc).__name__)
             raise NotificationUnreadable("notification could not be read") from exc
         if self._storage.notification_processed(notification.id):
             return "DUPLICATE"
         reference = f"notify:{notification.id}"
         if isinstance(notification, PaymentNotification):
             outcome = self._payments.apply(report_of(notification.transaction), reference=reference).value
-            order_id = notification.transaction.out_trade_no
+            order_id, kind = notification.transaction.out_trade_no, "payment"
         else:
             outcome = self._refunds.apply(report_from_notification(notification.refund), reference=reference)
-            order_id = notification.refund.out_trade_no
+            order_id, kind = notification.refund.out_trade_no, "refund"
+        if outcome in _NOT_APPLIED:
+            # Genuine and acknowledged (a retry would say the same), but not applied: an anomaly was recorded.
+            rejected(_NOT_APPLIED[outcome], kind=kind)
         self._storage.record_notification(notification.id, notification.event_type, order_id, self._clock())
         return outcome
+
+
+# What a genuine notification's content can come to without being applied (payments and refund_ledger outcomes).
+_NOT_APPLIED = {"MISMATCH": "mismatch", "UNKNOWN_ORDER": "unknown_order", "UNKNOWN_STATUS": "unknown_status"}
+
+
+def rejection_reason(exc: Exception) -> str:
+    """The `reason` dimension of notify_rejected: a small fixed set, most specific first."""
+    if isinstance(exc, wx.SignTestProbe):
+        return "signtest_probe"
+    if isinstance(exc, wx.StaleTimestamp):
+        return "stale_timestamp"
+    if isinstance(exc, wx.UnknownSerial):
+        return "unknown_serial"
+    if isinstance(exc, wx.SignatureError):
+        return "bad_signature"  # missing or malformed Wechatpay-* headers, or a signature that does not verify
+    if isinstance(exc, wx.DecryptError):
+        return "decrypt_failed"
+    return "malformed"
+
+
+def rejected(reason: str, kind: str | None = None, **details: str) -> None:
+    """A notification not applied: one warning line and one notify_rejected metric line (`kind`, payment or
+    refund, once the notification could be read)."""
+    log.warning("notify_rejected", reason=reason, kind=kind, **details)
+    log.metric("notify_rejected", reason=reason, kind=kind)
 
 
 def report_of(tx: Transaction) -> PaymentReport:

@@ -90,6 +90,7 @@ class PaymentService:
                     "PAID_AFTER_CLOSE", order.order_id, order.order_id, {"transaction_id": report.transaction_id}
                 )
             log.info("order_paid", order_id=order.order_id, outcome="PAID", via=_via(reference))
+            log.metric("orders_paid", product_id=order.product_id, amount_fen=order.amount_fen, via=_via(reference))
         self._licences.ensure_issued(current)
         return PaymentOutcome.PAID if won else PaymentOutcome.ALREADY_PAID
 

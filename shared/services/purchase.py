@@ -76,13 +76,15 @@ class PurchaseService:
             )
         device = install_hash(install_id)
         order_id, replayed = self._order_id_for(idempotency_key, device, product.id)
+        log.bind(order_id=order_id)
         order = self._storage.get_order(order_id)
         if order is None:
             order = self._new_order(order_id, product, device)
-            if self._storage.insert_order(order):
+            if self._storage.insert_order(order):  # only the first of racing retries creates it
                 self._storage.append_order_event(
                     order_id, "CREATED", order.created_at, {"product_id": product.id, "amount_fen": product.price_fen}
                 )
+                log.metric("orders_created", product_id=product.id, amount_fen=product.price_fen)
             order = self._storage.get_order(order_id) or order
         if order.code_url is None:
             order = self._ask_wechat(order)

@@ -122,6 +122,8 @@ class RefundLedger:
                 {**details, "refund_id": changes.get("refund_id") or refund.refund_id},
             )
         log.info("refund_" + target.value.lower(), order_id=refund.order_id, out_refund_no=refund.out_refund_no)
+        if target is RefundStatus.SUCCESS:
+            log.metric("refunds_succeeded", amount_fen=refund.amount_fen, via=_via(reference))
         return target.value
 
     def settle_order(self, order_id: str) -> Order | None:
