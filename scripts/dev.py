@@ -84,6 +84,9 @@ def main() -> int:
     )
     # The jobs run in this process, with the functions' settings (the gateway's workers have their own copy).
     os.environ.update(stack.gateway.env)
+    from shared import bootstrap
+
+    bootstrap.reset()  # a composition root built from these settings, whatever ran before
     timers = Timers(stack.gateway.platform, float(os.environ.get("JOBS_EVERY_SECONDS", "30")), 3600.0)
     if timers.every > 0:
         timers.start()
