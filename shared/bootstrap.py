@@ -63,7 +63,12 @@ class Container:
     def storage(self) -> Storage:
         from shared.storage.factory import open_storage
 
-        return open_storage(self.app.storage_url)
+        storage = open_storage(self.app.storage_url)
+        if self._env.get("TEST_STORAGE_FAULTS"):  # the chaos run's fault injector only: shared/storage/faulty.py
+            from shared.storage.faulty import with_faults
+
+            storage = with_faults(storage, self._env)
+        return storage
 
     @cached_property
     def catalogue(self) -> Catalogue:
