@@ -26,7 +26,7 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-FUNCTIONS = ("create_order", "payment_notify", "order_status", "license")
+FUNCTIONS = ("create_order", "payment_notify", "order_status", "license", "admin")
 # (method or "*", path pattern, function): as the FC custom domain / SCF function URLs route in the clouds.
 ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("*", re.compile(r"/v1/products"), "create_order"),
@@ -35,6 +35,8 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("*", re.compile(r"/v1/history"), "order_status"),
     ("*", re.compile(r"/v1/notify/wechatpay"), "payment_notify"),
     ("*", re.compile(r"/v1/licenses/.+"), "license"),
+    ("*", re.compile(r"/v1/admin/.+"), "admin"),
+    ("*", re.compile(r"/admin(/.*)?"), "admin"),  # the dashboard
 ]
 MAX_BODY = 6 * 1024 * 1024  # SCF's synchronous payload limit, the smaller of the two clouds'
 
@@ -148,6 +150,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._route()
 
     def do_DELETE(self) -> None:
+        self._route()
+
+    def do_OPTIONS(self) -> None:  # CORS preflights reach the function, as on the clouds
         self._route()
 
     def _route(self) -> None:

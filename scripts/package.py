@@ -1,9 +1,10 @@
 """`make package`: one deployable zip per function, for Alibaba FC 3.0 and Tencent SCF alike.
 
-Each zip holds, at its root: the function's `index.py` (handler `index.handler`, SCF `index.main_handler`), the
-`shared/` package, `config/products.json`, and the function's own dependencies installed from wheels for the target
-runtime (`manylinux2014_x86_64`, CPython 3.10 by default: FC's python3.10 and SCF's Python3.10). Dependencies sit at
-the root beside `index.py` because both clouds put the code folder on `sys.path` (FC `/code`, SCF `/var/user`).
+Each zip holds, at its root: the function's `index.py` (handler `index.handler`, SCF `index.main_handler`) and its
+`static/` folder if it has one (the admin dashboard), the `shared/` package, `config/products.json`, and the
+function's own dependencies installed from wheels for the target runtime (`manylinux2014_x86_64`, CPython 3.10
+by default: FC's python3.10 and SCF's Python3.10). Dependencies sit at the root beside `index.py` because both
+clouds put the code folder on `sys.path` (FC `/code`, SCF `/var/user`).
 
 Which dependencies a function needs is the table `NEEDS` (what its code path imports beyond the standard library;
 checked by tests/e2e/test_packages.py, which runs every package alone in a clean interpreter), plus the storage
@@ -34,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FUNCTIONS = ("create_order", "payment_notify", "order_status", "license", "jobs")
+FUNCTIONS = ("create_order", "payment_notify", "order_status", "license", "jobs", "admin")
 PLATFORM = "manylinux2014_x86_64"
 PYTHON_VERSION = "3.10"
 MB = 1024 * 1024
@@ -46,6 +47,7 @@ NEEDS: Mapping[str, tuple[str, ...]] = {
     "order_status": ("cryptography", "wechatpayv3", "requests"),  # an overdue PENDING order is queried at WeChat
     "create_order": ("cryptography", "wechatpayv3", "requests", "qrcode"),
     "jobs": ("cryptography", "wechatpayv3", "requests"),  # close, query, refunds, bills
+    "admin": ("cryptography", "wechatpayv3", "requests"),  # refunds and confirm-paid call WeChat
 }
 STORAGE: Mapping[str, tuple[str, ...]] = {
     "sqlite": (),
@@ -64,6 +66,7 @@ BUDGET_MB: Mapping[str, float] = {
     "order_status": 22,
     "create_order": 24,
     "jobs": 24,
+    "admin": 22,
 }
 ALLOWANCE_MB: Mapping[str, float] = {"postgresql": 12, "mysql": 1, "ssm": 6, "backups": 30}
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
@@ -187,6 +190,9 @@ def stage_code(function: str, stage: Path) -> None:
         raise PackageError(f"functions/{function}/index.py does not exist: no package for {function}")
     stage.mkdir(parents=True, exist_ok=True)
     shutil.copy2(index, stage / "index.py")
+    static = index.parent / "static"  # a function's own files (the admin dashboard), beside index.py
+    if static.is_dir():
+        _copy_tree(static, stage / "static")
     _copy_tree(ROOT / "shared", stage / "shared")
     (stage / "config").mkdir(exist_ok=True)
     shutil.copy2(ROOT / "config" / "products.json", stage / "config" / "products.json")

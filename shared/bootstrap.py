@@ -12,11 +12,12 @@ from collections.abc import Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from shared.config import AppSettings, LicensingSettings, LifecycleSettings, WeChatPaySettings
+from shared.config import AdminSettings, AppSettings, LicensingSettings, LifecycleSettings, WeChatPaySettings
 from shared.domain.catalogue import Catalogue
 
 if TYPE_CHECKING:
     from shared.licensing.keys import SigningKeys
+    from shared.services.admin import Admin
     from shared.services.history import HistoryService
     from shared.services.jobs.bill import ReconcileBill
     from shared.services.jobs.orders import CloseExpired, ReconcilePending
@@ -49,6 +50,10 @@ class Container:
     @cached_property
     def lifecycle(self) -> LifecycleSettings:
         return LifecycleSettings.from_env(self._env)
+
+    @cached_property
+    def admin_settings(self) -> AdminSettings:
+        return AdminSettings.from_env(self._env)
 
     @cached_property
     def wechatpay_inbound(self) -> WeChatPaySettings:
@@ -185,6 +190,23 @@ class Container:
         from shared.services.history import HistoryService
 
         return HistoryService(self.storage, self.licences)
+
+    @cached_property
+    def admin(self) -> Admin:
+        """The admin API's services. Refunds and payments are built on the first call that needs them, so that
+        reading orders never loads the WeChat Pay settings."""
+        from shared.services.admin import Admin, AdminAuth, AdminOperations, AdminQueries, Auditor, KeyManagement
+
+        auditor = Auditor(self.storage, now)
+        operations = AdminOperations(
+            self.storage, auditor, lambda: self.refunds, lambda: self.payments, self.gateway, now
+        )
+        return Admin(
+            auth=AdminAuth(self.storage, self.admin_settings, now),
+            queries=AdminQueries(self.storage),
+            operations=operations,
+            keys=KeyManagement(self.storage, auditor, now),
+        )
 
     # -- timer jobs (functions/jobs) ----------------------------------------------------------------------
     @cached_property

@@ -235,3 +235,31 @@ class LifecycleSettings:
             # WeChat retries a notification for about 24 h: its id must be remembered at least that long.
             notification_retention_days=_int(env, "RETENTION_NOTIFICATIONS_DAYS", 30, minimum=2),
         )
+
+
+@dataclass(frozen=True)
+class AdminSettings:
+    """The admin API: how many failed authentications an address may make per window, and the origins (if any)
+    allowed to call it from a browser page other than the dashboard's own."""
+
+    auth_max_failures: int
+    auth_window_seconds: int
+    allowed_origins: frozenset[str]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> AdminSettings:
+        env = resolved_env(env)
+        origins = frozenset(
+            o.strip().rstrip("/").lower() for o in env.get("ADMIN_ALLOWED_ORIGINS", "").split(",") if o.strip()
+        )
+        for origin in origins:
+            if not _HTTPS_ORIGIN.fullmatch(origin):
+                raise ConfigError("setting ADMIN_ALLOWED_ORIGINS must list https:// origins (scheme and host only)")
+        return cls(
+            auth_max_failures=_int(env, "ADMIN_AUTH_MAX_FAILURES", 10, minimum=1),
+            auth_window_seconds=_int(env, "ADMIN_AUTH_WINDOW_SECONDS", 300, minimum=1),
+            allowed_origins=origins,
+        )
+
+
+_HTTPS_ORIGIN = re.compile(r"https://[A-Za-z0-9.-]+(?::[0-9]{1,5})?")

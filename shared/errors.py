@@ -31,6 +31,13 @@ class Unauthorized(AppError):
     status, code = 401, "UNAUTHORIZED"
 
 
+class Unauthenticated(Unauthorized):
+    """No usable credentials for a protected API (an admin key that is missing, malformed, unknown, wrong or
+    revoked): answered with `WWW-Authenticate: Bearer`, and the message never says which."""
+
+    code = "UNAUTHENTICATED"
+
+
 class Forbidden(AppError):
     """Authenticated, but not allowed."""
 
@@ -68,9 +75,13 @@ class UnsupportedMediaType(AppError):
 
 
 class RateLimited(AppError):
-    """Too many requests: retry later."""
+    """Too many requests: retry later (after `retry_after` seconds when known: the `Retry-After` header)."""
 
     status, code = 429, "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after: int | None = None, code: str | None = None, details: Any = None):
+        super().__init__(message, code=code, details=details)
+        self.retry_after = retry_after
 
 
 class UpstreamFailed(AppError):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-FUNCTIONS = ("create_order", "order_status", "payment_notify", "license", "jobs")
-HTTP_FUNCTIONS = ("create_order", "order_status", "payment_notify", "license")
+FUNCTIONS = ("create_order", "order_status", "payment_notify", "license", "jobs", "admin")
+HTTP_FUNCTIONS = ("create_order", "order_status", "payment_notify", "license", "admin")
 TIMER_FUNCTIONS = ("jobs",)
 
 APP = (
@@ -62,6 +62,8 @@ BACKUP = (
     "BACKUP_SECRET_ACCESS_KEY",
     "BACKUP_ENCRYPTION_KEY",
 )
+# The admin API (AdminSettings): the admin function only.
+ADMIN = ("ADMIN_AUTH_MAX_FAILURES", "ADMIN_AUTH_WINDOW_SECONDS", "ADMIN_ALLOWED_ORIGINS")
 # The merchant's private key goes only where requests to WeChat are signed; the licence service needs no WeChat key.
 FUNCTION_SETTINGS: Mapping[str, tuple[str, ...]] = {
     "create_order": (*APP, *LIFECYCLE, *OUTBOUND),
@@ -69,6 +71,7 @@ FUNCTION_SETTINGS: Mapping[str, tuple[str, ...]] = {
     "payment_notify": (*APP, *LIFECYCLE, *INBOUND),
     "license": (*APP, *LIFECYCLE),
     "jobs": (*APP, *LIFECYCLE, *OUTBOUND, *BACKUP),
+    "admin": (*APP, *LIFECYCLE, *OUTBOUND, *ADMIN),  # refunds and confirm-paid call WeChat
 }
 # Settings of one cloud's secrets provider only.
 CLOUD_SETTINGS: Mapping[str, tuple[str, ...]] = {
@@ -131,6 +134,9 @@ DEFAULTS: Mapping[str, str] = {
     "BACKUP_ACCESS_KEY_ID": "",
     "BACKUP_SECRET_ACCESS_KEY": "",
     "BACKUP_ENCRYPTION_KEY": "",
+    "ADMIN_AUTH_MAX_FAILURES": "10",
+    "ADMIN_AUTH_WINDOW_SECONDS": "300",
+    "ADMIN_ALLOWED_ORIGINS": "",  # CORS closed: the dashboard is same-origin
 }
 # Deploy-time knobs (never a function's setting), with their defaults; documented in docs/deploy.md.
 DEPLOY_DEFAULTS: Mapping[str, Mapping[str, str]] = {

@@ -16,13 +16,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared import log
-from shared.errors import AppError, MethodNotAllowed, NotFound, PayloadTooLarge, ValidationFailed
+from shared.errors import (
+    AppError,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    Unauthenticated,
+    ValidationFailed,
+)
 from shared.http import fc3, scf
 from shared.http._events import choose_request_id
 from shared.http.request import Request, Response
 
 Handler = Callable[[Request, Mapping[str, str]], Response]
 HealthCheck = Callable[[], None]
+Finisher = Callable[[Request, Response], Response]
 
 DEFAULT_MAX_BODY = 16384
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -76,6 +85,7 @@ class Router:
 
     def __init__(self) -> None:
         self._routes: list[Route] = []
+        self._finishers: list[Finisher] = []
 
     @property
     def routes(self) -> tuple[Route, ...]:
@@ -98,6 +108,15 @@ class Router:
         route_name = name or f"{method} {template}"
         route = Route(method, template, handler, route_name, max_body, wechat_errors, pattern, pattern.groups)
         self._routes.append(route)
+
+    def add_finisher(self, finisher: Finisher) -> None:
+        """Run on every answer to a readable request, errors included (headers every answer of a function needs)."""
+        self._finishers.append(finisher)
+
+    def finish(self, request: Request, response: Response) -> Response:
+        for finisher in self._finishers:
+            response = finisher(request, response)
+        return response
 
     def add_health(self, check: HealthCheck) -> None:
         """GET /healthz: 200 with the function's name when `check()` returns, 503 (no details) when it raises."""
@@ -127,7 +146,7 @@ class Router:
 
 def error_response(exc: AppError, *, wechat: bool = False) -> Response:
     """The one rendering of an AppError: our `{"error": {...}}`, or WeChat's `{"code": "FAIL", ...}`."""
-    headers = {"Allow": ", ".join(exc.allow)} if isinstance(exc, RouteMethodNotAllowed) else None
+    headers = _error_headers(exc)
     if wechat:
         return Response.json(exc.status, {"code": "FAIL", "message": exc.message}, headers)
     error: dict[str, Any] = {"code": exc.code, "message": exc.message}
@@ -138,6 +157,17 @@ def error_response(exc: AppError, *, wechat: bool = False) -> Response:
     except (TypeError, ValueError):  # details that are not JSON must not turn a clear error into a crash
         error.pop("details")
         return Response.json(exc.status, {"error": error}, headers)
+
+
+def _error_headers(exc: AppError) -> dict[str, str] | None:
+    """The headers HTTP asks of some errors: Allow (405), WWW-Authenticate (401 of a Bearer API), Retry-After (429)."""
+    if isinstance(exc, RouteMethodNotAllowed):
+        return {"Allow": ", ".join(exc.allow)}
+    if isinstance(exc, Unauthenticated):
+        return {"WWW-Authenticate": "Bearer"}
+    if isinstance(exc, RateLimited) and exc.retry_after is not None:
+        return {"Retry-After": str(max(1, int(exc.retry_after)))}
+    return None
 
 
 # Internal records below are plain classes with __slots__, not dataclasses: each frozen dataclass costs a cold start
@@ -193,14 +223,23 @@ def _dispatch(router: Router, request: Request) -> _Result:
         response = route.handler(request, params)
         if not isinstance(response, Response):
             raise TypeError(f"handler returned {type(response).__name__}, not a Response")
-        return _Result(request.request_id, response, request)
+        return _Result(request.request_id, _finished(router, request, response), request)
     except AppError as exc:
         failure = exc
     except Exception as exc:
         _log_unexpected(exc)
         failure = AppError("internal error")
     wechat = route is not None and route.wechat_errors
-    return _Result(request.request_id, error_response(failure, wechat=wechat), request, failure.code)
+    response = _finished(router, request, error_response(failure, wechat=wechat))
+    return _Result(request.request_id, response, request, failure.code)
+
+
+def _finished(router: Router, request: Request, response: Response) -> Response:
+    try:
+        return router.finish(request, response)
+    except Exception as exc:  # a finisher must not turn an answer into an escaped exception
+        _log_unexpected(exc)
+        return error_response(AppError("internal error"))
 
 
 def _run(event: Any, context: Any, router: Router, platform: _Platform) -> _Result:
