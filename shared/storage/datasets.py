@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shared.storage import rows
+from shared.storage import admin_rows, rows
 from shared.storage.port import Storage
 
 PAGE = 500  # rows read per query while exporting
@@ -43,6 +43,8 @@ _DATASETS = (
         "anomalies", ("kind", "reference", "order_id", "details", "at"), ("kind", "reference"), frozenset({"details"})
     ),
     Dataset("notifications", ("notification_id", "event_type", "order_id", "processed_at"), ("notification_id",)),
+    Dataset("admin_keys", admin_rows.ADMIN_KEY_COLUMNS, ("key_id",)),
+    Dataset("audit_log", admin_rows.AUDIT_COLUMNS, ("audit_id",), admin_rows.AUDIT_JSON),
 )
 DATASETS: tuple[str, ...] = tuple(d.name for d in _DATASETS)
 _BY_NAME = {d.name: d for d in _DATASETS}
@@ -59,7 +61,7 @@ def exported(spec: Dataset, stored: Iterable[Any]) -> dict[str, Any]:
     """A stored row (values in the dataset's column order, JSON columns as text) as an export row."""
     row = dict(zip(spec.columns, stored, strict=True))
     for name in spec.json_columns:
-        row[name] = json.loads(row[name])
+        row[name] = None if row[name] is None else json.loads(row[name])  # an audit entry's before / after
     return row
 
 
@@ -72,7 +74,7 @@ def stored(spec: Dataset, row: Mapping[str, Any]) -> dict[str, Any]:
         )
     values = {name: row[name] for name in spec.columns}
     for name in spec.json_columns:
-        values[name] = rows.encode_json(values[name])
+        values[name] = None if values[name] is None else rows.encode_json(values[name])
     return values
 
 
@@ -83,16 +85,19 @@ def import_rows(
     *,
     activations: Callable[[Iterator[dict[str, Any]]], int],
     order_events: Callable[[Iterator[dict[str, Any]]], int],
+    audit_log: Callable[[Iterator[dict[str, Any]]], int],
 ) -> int:
     """Insert-if-absent, each row through the port's own insert where it has one (so a backend keeps its own
-    derived rows and claims); activations and order events through the adapter's callbacks, which receive the
-    rows as `stored` makes them. The number of rows inserted."""
+    derived rows and claims); activations, order events and audit entries (whose append answers nothing) through
+    the adapter's callbacks, which receive the rows as `stored` makes them. The number of rows inserted."""
     spec = dataset(name)
     checked = (stored(spec, row) for row in found)
     if name == "activations":
         return activations(checked)
     if name == "order_events":
         return order_events(checked)
+    if name == "audit_log":
+        return audit_log(checked)
     insert = _INSERTS[name]
     return sum(1 for values in checked if insert(storage, values))
 
@@ -119,10 +124,17 @@ def _notification(storage: Storage, values: dict[str, Any]) -> bool:
     return storage.record_notification(v["notification_id"], v["event_type"], v["order_id"], v["processed_at"])
 
 
+def _admin_key(storage: Storage, values: dict[str, Any]) -> bool:
+    return storage.insert_admin_key(
+        admin_rows.admin_key_from_row(tuple(values[c] for c in admin_rows.ADMIN_KEY_COLUMNS))
+    )
+
+
 _INSERTS: dict[str, Callable[[Storage, dict[str, Any]], bool]] = {
     "orders": _order,
     "licences": _licence,
     "refunds": _refund,
     "anomalies": _anomaly,
     "notifications": _notification,
+    "admin_keys": _admin_key,
 }

@@ -23,12 +23,13 @@ from typing import Any, TypeVar
 
 from shared.domain.orders import Order, OrderStatus
 from shared.domain.refunds import Refund, RefundStatus
-from shared.storage import datasets, rows
+from shared.storage import admin_rows, datasets, rows
 
 T = TypeVar("T")
 Query = Callable[[str, Sequence[Any]], list[Sequence[Any]]]  # a statement in a transaction -> its rows, if any
 _LEASE_COLUMNS = ("name", "owner", "expires_at")
 _REPORT_COLUMNS = ("kind", "report_key", "report", "at")
+_PURGE_CHUNK = 100  # keys per DELETE: SQLite builds before 3.32 take at most 999 parameters
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ _SOURCES = {
     "notifications": _Source(
         "notifications", ("notification_id", "event_type", "order_id", "processed_at"), ("notification_id",)
     ),
+    "admin_keys": _Source("admin_keys", admin_rows.ADMIN_KEY_COLUMNS, ("key_id",)),
+    "audit_log": _Source("audit_log", admin_rows.AUDIT_SQL_COLUMNS, ("audit_id",)),
 }
 
 
@@ -171,22 +174,27 @@ class RelationalJobs(ABC):
         key, time = self._purgeable(dataset)
         if limit <= 0:
             return 0
-        m = self.mark
+        m, columns = self.mark, ", ".join(key)
         # Select, then delete by key: DELETE ... LIMIT is MySQL's alone, and MySQL refuses LIMIT in a subquery.
-        sql = f"SELECT {key} FROM {dataset} WHERE {time} < {m} ORDER BY {time}, {key} LIMIT {m}"  # noqa: S608
-        keys = [row[0] for row in self._all(sql, (before, limit))]
-        if not keys:
-            return 0
-        delete = f"DELETE FROM {dataset} WHERE {time} < {m} AND {key} IN ({', '.join([m] * len(keys))})"  # noqa: S608
-        return self._rowcount(delete, (before, *keys))
+        sql = f"SELECT {columns} FROM {dataset_table(dataset)} WHERE {time} < {m} ORDER BY {time}, {columns} LIMIT {m}"  # noqa: S608
+        found = [tuple(row) for row in self._all(sql, (before, limit))]
+        deleted = 0
+        for start in range(0, len(found), _PURGE_CHUNK):
+            chunk = found[start : start + _PURGE_CHUNK]
+            match = " OR ".join(["(" + " AND ".join(f"{c} = {m}" for c in key) + ")"] * len(chunk))
+            delete = f"DELETE FROM {dataset_table(dataset)} WHERE {time} < {m} AND ({match})"  # noqa: S608
+            deleted += self._rowcount(delete, (before, *(value for row in chunk for value in row)))
+        return deleted
 
-    def _purgeable(self, dataset: str) -> tuple[str, str]:
-        """(key column, time column); ValueError for a dataset retention does not apply to."""
+    def _purgeable(self, dataset: str) -> tuple[tuple[str, ...], str]:
+        """(key columns, time column); ValueError for a dataset retention does not apply to (the audit log)."""
         if dataset == "idempotency_keys":
-            return self.idempotency_key_column, "created_at"
+            return (self.idempotency_key_column,), "created_at"
         if dataset == "notifications":
-            return "notification_id", "processed_at"
-        raise ValueError(f"cannot purge {dataset!r}: only idempotency_keys and notifications")
+            return ("notification_id",), "processed_at"
+        if dataset == "rate_limits":
+            return ("name", "time_window"), "expires_at"
+        raise ValueError(f"cannot purge {dataset!r}: only idempotency_keys, notifications and rate_limits")
 
     # -- backups -----------------------------------------------------------------------------------------
     def export_rows(self, dataset: str) -> Iterator[dict[str, Any]]:
@@ -199,6 +207,7 @@ class RelationalJobs(ABC):
             rows,
             activations=self._import_activations,
             order_events=self._import_order_events,
+            audit_log=self._import_audit,
         )
 
     def _export(self, spec: datasets.Dataset, source: _Source) -> Iterator[dict[str, Any]]:
@@ -239,6 +248,10 @@ class RelationalJobs(ABC):
                 appended += 1
         return appended
 
+    @abstractmethod
+    def _import_audit(self, found: Iterator[dict[str, Any]]) -> int:
+        """Insert-if-absent of audit entries (shared.storage.relational_admin): the port's append has no answer."""
+
     # -- plumbing ----------------------------------------------------------------------------------------
     def _orders(self, where: str, params: tuple[Any, ...], limit: int) -> list[Order]:
         if limit <= 0:  # SQLite reads LIMIT -1 as "no limit"
@@ -249,6 +262,11 @@ class RelationalJobs(ABC):
     def _refunds(self, where: str, params: tuple[Any, ...]) -> list[Refund]:
         sql = f"SELECT {', '.join(rows.REFUND_COLUMNS)} FROM refunds WHERE {where}"  # noqa: S608
         return [rows.refund_from_row(row) for row in self._all(sql, params)]
+
+
+def dataset_table(dataset: str) -> str:
+    """The table a purgeable dataset lives in."""
+    return "counters" if dataset == "rate_limits" else dataset
 
 
 def _chunks(items: Iterator[T], size: int) -> Iterator[list[T]]:

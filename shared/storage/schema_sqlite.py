@@ -136,6 +136,52 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (
+        4,
+        (
+            """CREATE TABLE admin_keys (
+                key_id TEXT NOT NULL PRIMARY KEY,
+                key_hash TEXT NOT NULL,
+                role TEXT NOT NULL,
+                name TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                revoked_at INTEGER
+            )""",
+            # Append-only: the triggers below refuse UPDATE and DELETE. Columns as in shared.storage.sql.schema.
+            """CREATE TABLE audit_log (
+                audit_id TEXT NOT NULL PRIMARY KEY,
+                at INTEGER NOT NULL,
+                actor TEXT NOT NULL,
+                actor_name TEXT NOT NULL,
+                role TEXT NOT NULL,
+                action TEXT NOT NULL,
+                target TEXT NOT NULL,
+                outcome TEXT NOT NULL,
+                state_before TEXT,
+                state_after TEXT,
+                request_id TEXT,
+                source_ip TEXT
+            )""",
+            "CREATE INDEX audit_log_by_target ON audit_log (target, audit_id)",
+            """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+                BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: UPDATE refused'); END""",
+            """CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+                BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: DELETE refused'); END""",
+            # Rate limits: one row per (name, window).
+            """CREATE TABLE counters (
+                name TEXT NOT NULL,
+                time_window INTEGER NOT NULL,
+                hits INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL,
+                PRIMARY KEY (name, time_window)
+            )""",
+            "CREATE INDEX counters_by_expiry ON counters (expires_at, name, time_window)",
+            # The admin search: by transaction id, by product, and all orders newest first.
+            "CREATE INDEX orders_by_transaction ON orders (transaction_id)",
+            "CREATE INDEX orders_by_product ON orders (product_id, created_at, order_id)",
+            "CREATE INDEX orders_by_created ON orders (created_at, order_id)",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -24,7 +24,8 @@ from shared.domain.orders import Order, OrderStatus
 from shared.errors import StorageError
 from shared.storage import rows
 from shared.storage.port import ActivationResult, IdempotencyRecord
-from shared.storage.relational import Query, RelationalJobs
+from shared.storage.relational import Query
+from shared.storage.relational_admin import RelationalAdmin
 from shared.storage.schema_sqlite import LATEST_VERSION, MIGRATIONS
 
 T = TypeVar("T")
@@ -34,8 +35,9 @@ _ORDER_SELECT = f"SELECT {', '.join(rows.ORDER_COLUMNS)} FROM orders"  # noqa: S
 _LICENCE_SELECT = f"SELECT {', '.join(rows.LICENCE_COLUMNS)} FROM licences"  # noqa: S608
 
 
-class SqliteStorage(RelationalJobs):
-    """Refunds, the timer jobs' reads, leases, reports and backups: shared.storage.relational."""
+class SqliteStorage(RelationalAdmin):
+    """Refunds, the timer jobs' reads, leases, reports, backups (shared.storage.relational) and the admin part
+    (shared.storage.relational_admin)."""
 
     mark = "?"
     idempotency_key_column = "key"

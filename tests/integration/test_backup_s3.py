@@ -28,6 +28,7 @@ from shared.backup.manifest import Manifest
 from shared.backup.restore import list_runs, load_manifest, locate, restore_run
 from shared.backup.s3 import S3ObjectStore, client_for
 from shared.config import BackupSettings
+from shared.domain.admin import AdminKey, AuditEntry, Role, audit_id
 from shared.domain.licences import LicenceStatus
 from shared.domain.orders import OrderStatus
 from shared.domain.refunds import Refund, RefundStatus, out_refund_no_for
@@ -137,6 +138,24 @@ def fill(storage: Storage) -> None:
             _refund(storage, order.order_id, n, status)
     storage.record_anomaly("AMOUNT_MISMATCH", None, "bill-2026-11-29:7", {"ours": 1990, "wechat": 1900}, T0 + 3600)
     storage.record_anomaly("UNKNOWN_ORDER", None, "notif-x", {"out_trade_no": "ord_elsewhere"}, T0 + 3700)
+    storage.insert_admin_key(AdminKey("0123456789ab", "a" * 64, Role.OPERATOR, "运营 ops", T0, revoked_at=T0 + 50))
+    storage.insert_admin_key(AdminKey("ba9876543210", "b" * 64, Role.VIEWER, "viewer", T0 + 10))
+    for n, after in enumerate(({"status": "REVOKED"}, None)):
+        storage.append_audit(
+            AuditEntry(
+                audit_id(T0 + 900 + n),
+                T0 + 900 + n,
+                "0123456789ab",
+                "运营 ops",
+                "operator",
+                "licence.revoke",
+                f"licence:L{n}",
+                "ok" if after else "LICENSE_REVOKED",
+                {"status": "ACTIVE"},
+                after,
+                request_id=f"req-{n}",
+            )
+        )
 
 
 def _refund(storage: Storage, order_id: str, n: int, status: OrderStatus) -> None:

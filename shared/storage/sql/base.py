@@ -20,7 +20,8 @@ from shared.domain.licences import Activation, ActivationOutcome, Licence, Licen
 from shared.domain.orders import Order, OrderStatus
 from shared.storage import rows
 from shared.storage.port import ActivationResult, IdempotencyRecord
-from shared.storage.relational import Query, RelationalJobs
+from shared.storage.relational import Query
+from shared.storage.relational_admin import RelationalAdmin
 from shared.storage.sql.schema import SCHEMA_VERSION_TABLE, migrations
 from shared.storage.sql.session import Cursor, SqlSession
 
@@ -30,8 +31,8 @@ _IDEMPOTENCY_COLUMNS = ("idempotency_key", "fingerprint", "order_id", "created_a
 T = TypeVar("T")
 
 
-class SqlStorage(RelationalJobs, SqlSession):
-    """Refunds, the timer jobs' reads, leases, reports, retention and backups: shared.storage.relational."""
+class SqlStorage(RelationalAdmin, SqlSession):
+    """Refunds, the jobs' reads, leases, reports, retention, backups and admin: shared.storage.relational(_admin)."""
 
     dialect: ClassVar[str]  # the schema module's name for it
     transactional_ddl: ClassVar[bool]  # a migration can run in one transaction

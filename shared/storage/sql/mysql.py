@@ -17,7 +17,8 @@ Two MySQL habits are designed around:
   rolls back the one statement and nothing else.
 DDL commits on its own in MySQL, so migrations are not one transaction: see schema.py. A named lock (GET_LOCK)
 keeps concurrent `migrate` runs apart. MySQL 8 has no ADD COLUMN / ADD INDEX IF NOT EXISTS (MariaDB has): a
-migration run again after an interruption reads "duplicate column" and "duplicate key name" as already done.
+migration run again after an interruption reads "duplicate column", "duplicate key name" and "trigger already
+exists" as already done.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from shared.storage.sql.url import SqlUrl, option_choice, parse_sql_url
 OPTIONS = ("ssl", "ssl_ca", "charset")
 SSL_MODES = ("disabled", "preferred", "required", "verify_ca", "verify_identity")
 DUPLICATE_KEY = 1062
-_ALREADY_DONE = frozenset({1060, 1061})  # duplicate column name, duplicate key name
+_ALREADY_DONE = frozenset({1060, 1061, 1359})  # duplicate column name, duplicate key name, trigger exists
 _LOST = frozenset({1053, 1927, 2006, 2013, 2055, 4031})  # shutdown, killed, gone away, lost, idle timeout
 _DEADLOCK = 1213
 _NO_SUCH_TABLE = 1146
@@ -120,6 +121,12 @@ class MysqlStorage(SqlStorage):
     def _upsert_sql(self, table: str, key: Sequence[str], columns: Sequence[str]) -> str:
         changed = ", ".join(f"{name} = VALUES({name})" for name in columns if name not in key)
         return f"{insert_sql(table, columns)} ON DUPLICATE KEY UPDATE {changed}"
+
+    def _counter_upsert_sql(self) -> str:
+        return (
+            "INSERT INTO counters (name, time_window, hits, expires_at) VALUES (%s, %s, 1, %s)"
+            " ON DUPLICATE KEY UPDATE hits = hits + 1"
+        )
 
     @contextmanager
     def _migration_lock(self, cursor: Cursor) -> Iterator[None]:

@@ -1,7 +1,8 @@
 """The SQL schema, one description rendered for each dialect, as numbered migrations.
 
 Versions match the SQLite schema's (1: the purchase tables, 2: the order timeline, 3: refunds, the timer jobs'
-indexes, leases, reports, retention and backups). Never edit a released migration; append a new one. On PostgreSQL
+indexes, leases, reports, retention and backups, 4: admin keys, the append-only audit log, rate-limit counters and
+the admin search's indexes). Never edit a released migration; append a new one. On PostgreSQL
 a migration runs in one transaction (DDL is transactional there). MySQL commits each DDL statement on its own, so
 every statement here is safe to run again and the version row is written last: a migration interrupted halfway is
 completed by the next run. New tables say IF NOT EXISTS and carry their indexes inside CREATE TABLE; a change to
@@ -15,59 +16,7 @@ tables use utf8mb4 with the binary collation: ids must compare case-sensitively,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-_TYPES = {
-    "postgresql": {
-        "id": "VARCHAR(128)",
-        "code": "VARCHAR(64)",
-        "ref": "VARCHAR(255)",
-        "text": "TEXT",
-        "int": "BIGINT",
-        "serial": "BIGINT GENERATED ALWAYS AS IDENTITY",
-        "document": "TEXT",
-    },
-    "mysql": {
-        "id": "VARCHAR(128)",
-        "code": "VARCHAR(64)",
-        "ref": "VARCHAR(255)",
-        "text": "TEXT",
-        "int": "BIGINT",
-        "serial": "BIGINT AUTO_INCREMENT",
-        "document": "MEDIUMTEXT",  # a report: TEXT stops at 64 KB, MEDIUMTEXT at 16 MB
-    },
-}
-_MYSQL_TABLE_OPTIONS = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
-
-
-@dataclass(frozen=True)
-class Table:
-    name: str
-    columns: tuple[str, ...]  # "name type" or "name type null"; type is a key of _TYPES
-    primary_key: tuple[str, ...]
-    unique: tuple[tuple[str, ...], ...] = ()
-    indexes: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (index name, columns)
-    references: tuple[tuple[str, str], ...] = ()  # (column, "table (column)")
-
-    def column_names(self) -> tuple[str, ...]:
-        return tuple(spec.split()[0] for spec in self.columns)
-
-
-@dataclass(frozen=True)
-class AddColumn:
-    table: str
-    column: str  # as in Table.columns
-
-
-@dataclass(frozen=True)
-class AddIndex:
-    table: str
-    name: str
-    columns: tuple[str, ...]
-
-
-Step = Table | AddColumn | AddIndex
-
+from shared.storage.sql.schema_steps import AddColumn, AddIndex, Statements, Step, Table, render
 
 ORDERS = Table(
     "orders",
@@ -175,6 +124,63 @@ JOB_LEASES = Table("job_leases", ("name ref", "owner ref", "expires_at int"), pr
 JOB_REPORTS = Table(
     "job_reports", ("kind code", "report_key ref", "report document", "at int"), primary_key=("kind", "report_key")
 )
+ADMIN_KEYS = Table(
+    "admin_keys",
+    ("key_id id", "key_hash id", "role code", "name ref", "created_at int", "revoked_at int null"),
+    primary_key=("key_id",),
+)
+# Append-only (the triggers below). `before` is reserved in MySQL: state_before / state_after.
+AUDIT_LOG = Table(
+    "audit_log",
+    (
+        "audit_id id",
+        "at int",
+        "actor ref",
+        "actor_name ref",
+        "role code",
+        "action code",
+        "target ref",
+        "outcome code",
+        "state_before text null",
+        "state_after text null",
+        "request_id ref null",
+        "source_ip code null",
+    ),
+    primary_key=("audit_id",),
+    indexes=(("audit_log_by_target", ("target", "audit_id")),),  # one object's history, newest first
+)
+# Rate limits: one row per (name, window), counted by an upsert; `window` is reserved in MySQL and PostgreSQL.
+COUNTERS = Table(
+    "counters",
+    ("name ref", "time_window int", "hits int", "expires_at int"),
+    primary_key=("name", "time_window"),
+    indexes=(("counters_by_expiry", ("expires_at", "name", "time_window")),),  # retention
+)
+_REFUSAL = "audit_log is append-only"
+# MySQL 8 has no CREATE TRIGGER IF NOT EXISTS before 8.0.29: the adapter reads "trigger exists" as done. With binary
+# logging on, creating a trigger needs SUPER or log_bin_trust_function_creators=1 (the clouds' parameter groups).
+AUDIT_APPEND_ONLY = Statements(
+    (
+        (
+            "postgresql",
+            (
+                "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS"
+                f" $$ BEGIN RAISE EXCEPTION '{_REFUSAL}: % refused', TG_OP; END $$",
+                "DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log",
+                "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log"
+                " FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+            ),
+        ),
+        (
+            "mysql",
+            tuple(
+                f"CREATE TRIGGER audit_log_no_{event.lower()} BEFORE {event} ON audit_log FOR EACH ROW"
+                f" SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '{_REFUSAL}: {event} refused'"
+                for event in ("UPDATE", "DELETE")
+            ),
+        ),
+    )
+)
 MIGRATIONS: tuple[tuple[int, tuple[Step, ...]], ...] = (
     (1, (ORDERS, LICENCES, ACTIVATIONS, NOTIFICATIONS, IDEMPOTENCY_KEYS, ANOMALIES)),
     (2, (ORDER_EVENTS,)),
@@ -189,6 +195,19 @@ MIGRATIONS: tuple[tuple[int, tuple[Step, ...]], ...] = (
             AddIndex("notifications", "notifications_by_time", ("processed_at", "notification_id")),  # retention
             # An imported event's identity from the backup it came from (shared.storage.datasets).
             AddColumn("order_events", "origin_seq int null"),
+        ),
+    ),
+    (
+        4,
+        (
+            ADMIN_KEYS,
+            AUDIT_LOG,
+            COUNTERS,
+            AUDIT_APPEND_ONLY,
+            # The admin search: by transaction id, by product, and all orders newest first.
+            AddIndex("orders", "orders_by_transaction", ("transaction_id",)),
+            AddIndex("orders", "orders_by_product", ("product_id", "created_at", "order_id")),
+            AddIndex("orders", "orders_by_created", ("created_at", "order_id")),
         ),
     ),
 )
@@ -208,44 +227,13 @@ TABLES_CHILDREN_FIRST = (
     "order_events",
     "job_leases",
     "job_reports",
+    "admin_keys",
+    "audit_log",
+    "counters",
 )
+APPEND_ONLY = ("audit_log",)  # UPDATE and DELETE refused by trigger: tests empty it with TRUNCATE
 
 
 def migrations(dialect: str) -> list[tuple[int, list[str]]]:
     """[(version, statements)] for "postgresql" or "mysql"."""
-    return [(version, [s for step in steps for s in _render(step, dialect)]) for version, steps in MIGRATIONS]
-
-
-def _render(step: Step, dialect: str) -> list[str]:
-    if isinstance(step, Table):
-        return _create(step, dialect)
-    if isinstance(step, AddColumn):
-        column = _column(step.column, _TYPES[dialect])
-        if dialect == "mysql":
-            return [f"ALTER TABLE {step.table} ADD COLUMN {column}"]
-        return [f"ALTER TABLE {step.table} ADD COLUMN IF NOT EXISTS {column}"]
-    columns = ", ".join(step.columns)
-    if dialect == "mysql":
-        return [f"ALTER TABLE {step.table} ADD INDEX {step.name} ({columns})"]
-    return [f"CREATE INDEX IF NOT EXISTS {step.name} ON {step.table} ({columns})"]
-
-
-def _create(table: Table, dialect: str) -> list[str]:
-    types = _TYPES[dialect]
-    lines = [_column(spec, types) for spec in table.columns]
-    lines.append(f"PRIMARY KEY ({', '.join(table.primary_key)})")
-    lines += [f"UNIQUE ({', '.join(columns)})" for columns in table.unique]
-    lines += [f"FOREIGN KEY ({column}) REFERENCES {target}" for column, target in table.references]
-    if dialect == "mysql":  # MySQL has no CREATE INDEX IF NOT EXISTS (MariaDB does): indexes go inside the table
-        lines += [f"INDEX {name} ({', '.join(columns)})" for name, columns in table.indexes]
-    body = ",\n    ".join(lines)
-    create = f"CREATE TABLE IF NOT EXISTS {table.name} (\n    {body}\n)"
-    if dialect == "mysql":
-        return [create + _MYSQL_TABLE_OPTIONS]
-    indexes = [f"CREATE INDEX IF NOT EXISTS {n} ON {table.name} ({', '.join(c)})" for n, c in table.indexes]
-    return [create, *indexes]
-
-
-def _column(spec: str, types: dict[str, str]) -> str:
-    name, kind, *rest = spec.split()
-    return f"{name} {types[kind]}{'' if rest == ['null'] else ' NOT NULL'}"
+    return [(version, [s for step in steps for s in render(step, dialect)]) for version, steps in MIGRATIONS]
