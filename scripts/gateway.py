@@ -30,6 +30,7 @@ FUNCTIONS = ("create_order", "payment_notify", "order_status", "license", "admin
 # (method or "*", path pattern, function): as the FC custom domain / SCF function URLs route in the clouds.
 ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("*", re.compile(r"/v1/products"), "create_order"),
+    ("*", re.compile(r"/v1/openapi\.json"), "create_order"),
     ("POST", re.compile(r"/v1/orders"), "create_order"),
     ("*", re.compile(r"/v1/orders/[^/]+"), "order_status"),
     ("*", re.compile(r"/v1/history"), "order_status"),

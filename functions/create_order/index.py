@@ -1,10 +1,14 @@
-"""create_order: `GET /v1/products`, `POST /v1/orders` (design §3)."""
+"""create_order: `GET /v1/products`, `POST /v1/orders` (design §3), and the API's description at
+`GET /v1/openapi.json` (generated from shared/api by `python -m scripts.openapi`; read here as a file, so that no
+model library is imported)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+import shared
 from shared.bootstrap import container
 from shared.http.app import Router, serve
 from shared.http.request import Request, Response
@@ -37,9 +41,20 @@ def create(request: Request, params: Mapping[str, str]) -> Response:
     )
 
 
+OPENAPI_FILE = Path(shared.__file__).resolve().parent / "api" / "openapi.json"
+_openapi: list[bytes] = []  # the file's bytes, read at the first request for it
+
+
+def openapi(request: Request, params: Mapping[str, str]) -> Response:
+    if not _openapi:
+        _openapi.append(OPENAPI_FILE.read_bytes())
+    return Response(200, _openapi[0], {"Content-Type": "application/json; charset=utf-8"})
+
+
 router = Router()
 router.add("GET", "/v1/products", products)
 router.add("POST", "/v1/orders", create, max_body=4096)
+router.add("GET", "/v1/openapi.json", openapi)
 router.add_health(lambda: container().storage.ping())
 
 
