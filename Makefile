@@ -7,7 +7,7 @@ DATA_DIR ?= .data
 EMULATOR_PORT ?= 8090
 PORT ?= 8080
 
-.PHONY: help venv dev emulator demo test check lint types fmt clean bench extension extension-test package deploy-dry-run smoke backup
+.PHONY: help venv dev emulator demo test check lint types fmt clean bench extension extension-test package deploy-dry-run smoke backup openapi
 
 help:
 	@echo "make dev       run the local system: gateway on :$(PORT), WeChat Pay emulator on :$(EMULATOR_PORT), SQLite"
@@ -20,6 +20,7 @@ help:
 	@echo "make deploy-dry-run  validate s.yaml and template.yaml offline (docs/deploy.md)"
 	@echo "make smoke     a whole purchase against BASE_URL (default: the running make dev, paid by its emulator)"
 	@echo "make backup    back up STORAGE_URL to the BACKUP_* bucket now; BACKUP_ARGS=\"list\" (or verify/restore --run ID)"
+	@echo "make openapi   regenerate shared/api/openapi.json (served at GET /v1/openapi.json) from shared/api's models"
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -83,6 +84,10 @@ deploy-dry-run: $(STAMP)
 
 smoke: $(STAMP)
 	$(BIN)/python -m scripts.smoke $(BASE_URL) $(if $(SMOKE_ARGS),$(SMOKE_ARGS),--pay-with-emulator http://127.0.0.1:$(EMULATOR_PORT))
+
+# The API description: generated from shared/api's models, checked in, served by create_order; a test fails when stale.
+openapi: $(STAMP)
+	$(BIN)/python -m scripts.openapi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
