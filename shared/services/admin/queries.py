@@ -8,7 +8,7 @@ from typing import Any
 from shared import errors
 from shared.domain.licences import licence_id_for
 from shared.domain.orders import OrderStatus
-from shared.services.admin.days import CST_OFFSET, day_of
+from shared.services.admin.days import DAY, day_of
 from shared.services.admin.params import AuditPage, DayRange, OrderSearch
 from shared.services.admin.views import audit_view, licence_view, order_view, refund_view, report_summary
 from shared.storage.port import DayTotals, Storage
@@ -46,7 +46,8 @@ class AdminQueries:
         return None if licence is None else licence_view(licence, self._storage.activations(licence_id))
 
     def stats(self, days: DayRange) -> dict[str, Any]:
-        rows = self._storage.day_totals(days.start, days.end, CST_OFFSET)
+        # The port's offset is where a day starts, in seconds after UTC midnight: China's midnight is 16:00 UTC.
+        rows = self._storage.day_totals(days.start, days.end, days.start % DAY)
         totals: dict[str, Any] = {name: sum(getattr(row, name) for row in rows) for name in FIGURES}
         created = totals["orders_created"]
         totals["conversion"] = round(totals["orders_paid"] / created, 4) if created else None

@@ -1,0 +1,90 @@
+"""The admin API's query parameters: China days turned into Unix bounds, and every mistake a 400 with its code."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from shared import errors
+from shared.domain.orders import OrderStatus
+from shared.services.admin import params
+from shared.services.admin.days import day_of, day_start
+
+CST_2026_01_01 = 1_767_196_800  # 2025-12-31T16:00:00Z
+
+
+def code_of(call: object) -> str:
+    with pytest.raises(errors.ValidationFailed) as raised:
+        call()  # type: ignore[operator]
+    assert raised.value.status == 400
+    return raised.value.code
+
+
+def test_days_are_china_days() -> None:
+    assert day_start(dt.date(2026, 1, 1)) == CST_2026_01_01
+    assert day_of(CST_2026_01_01) == dt.date(2026, 1, 1)
+    assert day_of(CST_2026_01_01 - 1) == dt.date(2025, 12, 31)
+
+
+def test_an_order_search_reads_every_filter_with_inclusive_days() -> None:
+    search = params.order_search(
+        {
+            "status": "PAID",
+            "from": "2026-01-01",
+            "to": "2026-01-02",
+            "order_id": "o123_-x",
+            "transaction_id": "4200000000000000000000000001",
+            "product_id": "pro-monthly",
+            "cursor": "abc",
+            "limit": "200",
+        }
+    )
+    query = search.query
+    assert query.status is OrderStatus.PAID
+    assert (query.created_from, query.created_to) == (CST_2026_01_01, CST_2026_01_01 + 2 * 86400)
+    assert (query.order_id, query.product_id) == ("o123_-x", "pro-monthly")
+    assert (search.cursor, search.limit) == ("abc", 200)
+    assert params.order_search({}).limit == params.DEFAULT_PAGE
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ({"status": "paid"}, "INVALID_STATUS"),
+        ({"from": "2026-1-1"}, "INVALID_DATE"),
+        ({"to": "2026-02-30"}, "INVALID_DATE"),
+        ({"from": "2026-01-02", "to": "2026-01-01"}, "INVALID_RANGE"),
+        ({"limit": "0"}, "INVALID_LIMIT"),
+        ({"limit": "201"}, "INVALID_LIMIT"),
+        ({"limit": "-1"}, "INVALID_LIMIT"),
+        ({"limit": "ten"}, "INVALID_LIMIT"),
+        ({"order_id": "a b"}, "INVALID_ORDER_ID"),
+        ({"transaction_id": "42/00"}, "INVALID_TRANSACTION_ID"),
+        ({"cursor": "x" * 2000}, "INVALID_CURSOR"),
+        ({"stauts": "PAID"}, "UNKNOWN_PARAMETER"),
+    ],
+)
+def test_a_bad_search_parameter_is_a_400_with_its_own_code(query: dict[str, str], code: str) -> None:
+    assert code_of(lambda: params.order_search(query)) == code
+
+
+def test_stats_default_to_the_last_30_china_days_and_refuse_more_than_366() -> None:
+    now = CST_2026_01_01 + 3600
+    chosen = params.stats_range({}, now)
+    assert (chosen.first, chosen.last, chosen.days) == (dt.date(2025, 12, 3), dt.date(2026, 1, 1), 30)
+    assert (chosen.start, chosen.end) == (day_start(dt.date(2025, 12, 3)), CST_2026_01_01 + 86400)
+    one = params.stats_range({"from": "2026-01-01", "to": "2026-01-01"}, now)
+    assert one.days == 1
+    assert params.stats_range({"from": "2025-01-01", "to": "2026-01-01"}, now).days == 366
+    assert code_of(lambda: params.stats_range({"from": "2024-12-31", "to": "2026-01-01"}, now)) == "RANGE_TOO_LONG"
+    assert code_of(lambda: params.stats_range({"limit": "3"}, now)) == "UNKNOWN_PARAMETER"
+
+
+def test_audit_and_list_parameters() -> None:
+    page = params.audit_page({"before": "1767225600-0a1b2c3d4e5f", "target": "order:o1", "limit": "5"})
+    assert (page.before, page.target, page.limit) == ("1767225600-0a1b2c3d4e5f", "order:o1", 5)
+    assert code_of(lambda: params.audit_page({"before": "'; drop"})) == "INVALID_BEFORE"
+    assert code_of(lambda: params.audit_page({"target": "nothing"})) == "INVALID_TARGET"
+    assert params.list_limit({}, 30) == 30
+    assert code_of(lambda: params.report_date("yesterday")) == "INVALID_DATE"
