@@ -7,7 +7,7 @@ DATA_DIR ?= .data
 EMULATOR_PORT ?= 8090
 PORT ?= 8080
 
-.PHONY: help venv dev emulator demo test check lint types fmt clean bench extension extension-test package deploy-dry-run smoke backup openapi
+.PHONY: help venv dev emulator demo test check lint types fmt clean bench extension extension-test package deploy-dry-run smoke backup admin openapi
 
 help:
 	@echo "make dev       run the local system: gateway on :$(PORT), WeChat Pay emulator on :$(EMULATOR_PORT), SQLite"
@@ -20,6 +20,7 @@ help:
 	@echo "make deploy-dry-run  validate s.yaml and template.yaml offline (docs/deploy.md)"
 	@echo "make smoke     a whole purchase against BASE_URL (default: the running make dev, paid by its emulator)"
 	@echo "make backup    back up STORAGE_URL to the BACKUP_* bucket now; BACKUP_ARGS=\"list\" (or verify/restore --run ID)"
+	@echo "make admin     the operators' CLI: ARGS=\"keys create --name NAME --role operator\", ARGS=\"orders --status PAID\"..."
 	@echo "make openapi   regenerate shared/api/openapi.json (served at GET /v1/openapi.json) from shared/api's models"
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -73,6 +74,11 @@ bench: $(STAMP)
 # Backups (README "Backups"): settings from the environment, never from the command line.
 backup: $(STAMP)
 	$(BIN)/python -m scripts.backup $(or $(BACKUP_ARGS),backup)
+
+# The operators' CLI (docs/admin.md, docs/operations.md): the admin key comes from ADMIN_API_KEY in the environment,
+# never from ARGS (the command line lands in shell history).
+admin: $(STAMP)
+	$(BIN)/python -m scripts.admin $(or $(ARGS),--help)
 
 # Deployment (docs/deploy.md): packages, the offline check of both templates, a purchase against a deployment.
 BASE_URL ?= http://127.0.0.1:$(PORT)
