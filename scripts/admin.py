@@ -22,6 +22,7 @@ the shell history and in every `ps` listing.
     reset-devices LICENCE_ID
     stats [--from DAY] [--to DAY]                     per China day, with totals
     reports [DATE] [--limit N]                        reconciliation reports (a DATE: that day's whole report)
+    anomalies [--limit N]                             payments and refunds that disagreed with our books
     audit [--target T] [--before AUDIT_ID] [--limit N]
     export-orders --from DAY --to DAY --out FILE.csv [--status S] [--product-id P] [--force]
 
@@ -407,6 +408,17 @@ def cmd_reports(api: AdminApi, args: argparse.Namespace, output: Output) -> int:
     return 0
 
 
+def cmd_anomalies(api: AdminApi, args: argparse.Namespace, output: Output) -> int:
+    listed = api.get("/v1/admin/anomalies", limit=args.limit)
+    columns = ("at (UTC+8)", "kind", "order_id", "reference", "details")
+    rows = [
+        [when(a.get("at")), a.get("kind"), a.get("order_id"), a.get("reference"), compact(a.get("details"))]
+        for a in listed["anomalies"]
+    ]
+    output.show(listed, lambda: output.table("Anomalies", columns, rows))
+    return 0
+
+
 AUDIT_FIELDS = ("actor", "actor_name", "role", "action", "target", "outcome", "request_id")
 
 
@@ -490,6 +502,7 @@ COMMANDS: dict[str, Callable[[AdminApi, argparse.Namespace, Output], int]] = {
     "reset-devices": _licence_command("reset-devices"),
     "stats": cmd_stats,
     "reports": cmd_reports,
+    "anomalies": cmd_anomalies,
     "audit": cmd_audit,
     "export-orders": cmd_export_orders,
 }
@@ -672,6 +685,7 @@ def _parser() -> argparse.ArgumentParser:
     reports = command("reports", "reconciliation reports, newest first")
     reports.add_argument("date", nargs="?", type=_day, help="print that day's whole report")
     reports.add_argument("--limit", type=int)
+    command("anomalies", "reports that disagreed with our books, newest first").add_argument("--limit", type=int)
     audit = command("audit", "the audit log, newest first")
     audit.add_argument("--target", help="e.g. order:<order_id>, licence:<licence_id>, admin_key:<key_id>")
     audit.add_argument("--before", metavar="AUDIT_ID", help="older entries, as the previous page said")

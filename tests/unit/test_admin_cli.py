@@ -149,6 +149,26 @@ def test_stats_show_each_day_then_the_totals(api: FakeApi) -> None:
     assert api.calls[0][2]["params"] == {"from": "2026-01-01", "to": "2026-01-01"}
 
 
+def test_anomalies_are_listed_with_their_details_on_one_line(api: FakeApi) -> None:
+    anomaly = {
+        "kind": "PAYMENT_MISMATCH",
+        "order_id": "o1",
+        "reference": "notify:n1",
+        "details": {"fields": ["amount"]},
+    }
+    api.on("GET", "/v1/admin/anomalies", {"anomalies": [{**anomaly, "at": 1_767_225_600}]})
+    code, out, _ = run("anomalies", "--limit", "5")
+    assert code == 0
+    assert out.splitlines()[1].split("\t") == [
+        "2026-01-01 08:00:00",
+        "PAYMENT_MISMATCH",
+        "o1",
+        "notify:n1",
+        '{"fields":["amount"]}',
+    ]
+    assert api.calls[0][2]["params"] == {"limit": 5}
+
+
 # -- errors and exit codes ----------------------------------------------------------------------------------------------
 
 
