@@ -3,6 +3,9 @@ line, where other users of the machine could read a password):
 
     python -m scripts.storage migrate    bring the schema to this code's version; prints the version reached
     python -m scripts.storage version    print the schema's version (0: never migrated)
+    python -m scripts.storage reindex    Tablestore only, once after a `migrate` that added order indexes (2 -> 3:
+                                         the admin search's) and a minute for the new tables to serve: write the
+                                         index rows of the orders stored before; prints how many
 
 Run `migrate` once per deployment, before the new functions take traffic: the functions never migrate (a round trip
 on every cold start). It is safe to run twice and from two places at once. SQLite files migrate when opened.
@@ -33,7 +36,7 @@ class Migratable(Protocol):
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.storage", description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=("migrate", "version"))
+    parser.add_argument("command", choices=("migrate", "version", "reindex"))
     args = parser.parse_args(argv)
     url = (os.environ if env is None else env).get("STORAGE_URL", "").strip()
     if not url:
@@ -44,6 +47,13 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         if not isinstance(storage, Migratable):
             print("error: this storage backend has no versioned schema", file=sys.stderr)
             return 2
+        if args.command == "reindex":
+            reindex = getattr(storage, "reindex", None)
+            if reindex is None:
+                print("error: only Tablestore keeps index tables to rebuild", file=sys.stderr)
+                return 2
+            print(f"index rows written: {reindex()}")
+            return 0
         if args.command == "migrate":
             storage.migrate()
         version = storage.schema_version()

@@ -40,7 +40,7 @@ class RelationalAdmin(RelationalJobs):
         after = None if cursor is None else admin_rows.decode_cursor(cursor)
         if limit <= 0:
             return OrderPage([], None)
-        m, where, params = self.mark, [], []  # type: ignore[var-annotated]
+        m, where, params = self.mark, [], []
         for field, column in (*_FILTERS, ("product_id", "product_id")):
             value = getattr(query, field)
             if value is not None:
@@ -132,7 +132,7 @@ class RelationalAdmin(RelationalJobs):
     def audit_entries(self, before: str | None, limit: int, target: str | None = None) -> list[AuditEntry]:
         if limit <= 0:
             return []
-        m, where, params = self.mark, [], []  # type: ignore[var-annotated]
+        m, where, params = self.mark, [], []
         if target is not None:
             where.append(f"target = {m}")
             params.append(target)

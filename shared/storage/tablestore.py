@@ -33,18 +33,22 @@ from shared.domain.refunds import Refund, RefundStatus
 from shared.errors import ConfigError, StorageError
 from shared.storage import rows
 from shared.storage.port import ActivationResult, IdempotencyRecord
+from shared.storage.tablestore_admin import AdminRecords
 from shared.storage.tablestore_backup import Backups
 from shared.storage.tablestore_index import IndexedTable
 from shared.storage.tablestore_jobs import Leases, OrderQueries, Refunds, Reports, Retention, order_indexes, order_of
 from shared.storage.tablestore_licences import Devices, Licences
 from shared.storage.tablestore_ops import Key, TablestoreOps, Values, not_null
 from shared.storage.tablestore_schema import SCHEMA_VERSION, Tables, create_missing
+from shared.storage.tablestore_search import OrderSearch
 
 _PREFIX = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]{0,63})?")  # table names are [A-Za-z_][A-Za-z0-9_]*
 _ORDER_NULLABLE = frozenset(f.name for f in fields(Order) if "None" in str(f.type))
 
 
-class TablestoreStorage:
+class TablestoreStorage(OrderSearch, AdminRecords):
+    """The admin part (search, day figures, keys, audit, counters): shared.storage.tablestore_search and _admin."""
+
     def __init__(self, client: Any, *, table_prefix: str = "wxpay_") -> None:
         """`client` is a tablestore.OTSClient (see shared.storage.tablestore_connect) or a stand-in for tests."""
         if not _PREFIX.fullmatch(table_prefix):
@@ -60,7 +64,7 @@ class TablestoreStorage:
         self._leases = Leases(self._ops, self.tables)
         self._reports = Reports(self._ops, self.tables)
         self._retention = Retention(self._ops, self.tables)
-        self._backups = Backups(self, self._ops, self.tables, self._devices)
+        self._backups = Backups(self, self._ops, self.tables, self._devices, self.import_audit)
 
     def migrate(self) -> list[str]:
         """Create missing tables (idempotent); the names created. They serve about a minute later."""
@@ -68,9 +72,9 @@ class TablestoreStorage:
             return create_missing(self._client, self.tables, self._ops.sdk)
 
     def reindex(self) -> int:
-        """Once, after `migrate` brought an instance of schema version 1 to 2 and the new tables serve: write the
-        index rows of the orders stored before (without them the jobs would not see those orders). Idempotent;
-        the number of index rows written."""
+        """Once, after `migrate` brought an instance to a version with new order indexes (1 to 2: the jobs'; 2 to
+        3: the admin search's) and the new tables serve: write the index rows of the orders stored before (without
+        them the jobs and the search would not see those orders). Idempotent; the number of index rows written."""
         return self._orders.reindex(self._backups.stored("orders"))
 
     def schema_version(self) -> int:

@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from shared.storage import datasets, rows
+from shared.storage import admin_rows, datasets, rows
 from shared.storage.port import Storage
 from shared.storage.tablestore_licences import Devices
 from shared.storage.tablestore_ops import Key, TablestoreOps, Values
@@ -26,8 +26,15 @@ Exported = Callable[[Values], Iterable[tuple[Any, ...]]]  # a stored row -> its 
 
 
 class Backups:
-    def __init__(self, storage: Storage, ops: TablestoreOps, tables: Tables, devices: Devices) -> None:
-        self._storage, self._ops, self._tables, self._devices = storage, ops, tables, devices
+    def __init__(
+        self,
+        storage: Storage,
+        ops: TablestoreOps,
+        tables: Tables,
+        devices: Devices,
+        audit: Callable[[Iterator[dict[str, Any]]], int],
+    ) -> None:
+        self._storage, self._ops, self._tables, self._devices, self._audit = storage, ops, tables, devices, audit
 
     def export(self, name: str) -> Iterator[dict[str, Any]]:
         spec = datasets.dataset(name)  # checked now, not on the first read
@@ -35,7 +42,12 @@ class Backups:
 
     def import_rows(self, name: str, found: Iterator[dict[str, Any]]) -> int:
         return datasets.import_rows(
-            self._storage, name, found, activations=self._import_activations, order_events=self._import_events
+            self._storage,
+            name,
+            found,
+            activations=self._import_activations,
+            order_events=self._import_events,
+            audit_log=self._audit,
         )
 
     def stored(self, name: str) -> Iterator[Values]:
@@ -109,4 +121,6 @@ _EXPORTED: dict[str, Exported] = {
     "order_events": _event,
     "anomalies": _columns("kind", "reference", "order_id", "details", "at"),
     "notifications": _columns("notification_id", "event_type", "order_id", "processed_at"),
+    "admin_keys": _columns(*admin_rows.ADMIN_KEY_COLUMNS),
+    "audit_log": _columns(*admin_rows.AUDIT_COLUMNS),
 }

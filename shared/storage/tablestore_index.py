@@ -115,7 +115,7 @@ class IndexedTable:
 
     def read(self, index: Index, low: Key, high: Key, limit: int, *, backward: bool = False) -> list[Values]:
         """Rows through `index` from `low` (inclusive) to `high` (exclusive), both given without the shard (in
-        reverse for `backward`, which unsharded indexes only take), checked against their rows, up to `limit`."""
+        reverse for `backward`), checked against their rows, up to `limit`."""
         if limit <= 0:
             return []
         return list(self.follow(scan(self._ops, index, low, high, limit, backward=backward), index, limit))
@@ -167,16 +167,19 @@ _ABSENT = object()  # no index row at all (as opposed to a row without a token)
 def scan(
     ops: TablestoreOps, index: Index, low: Key, high: Key, page: int, *, backward: bool = False
 ) -> Iterator[Values]:
-    """Index rows from `low` (inclusive) to `high` (exclusive), both without the shard, in key order: merged
-    across the shards of a sharded index (read forwards only), `page` rows per request and shard."""
+    """Index rows from `low` (inclusive) to `high` (exclusive), both without the shard, in key order (reverse key
+    order for `backward`, where `low` is the higher key): merged across the shards of a sharded index, `page` rows
+    per request and shard."""
     if not index.sharded:
         return (entry for rows in ops.scan(index.table, low, high, backward=backward, page=page) for entry in rows)
-    if backward:
-        raise ValueError("a sharded index is read forwards")
-    shards = [ops.scan(index.table, [("shard", s), *low], [("shard", s), *high], page=page) for s in range(SHARDS)]
+    shards = [
+        ops.scan(index.table, [("shard", s), *low], [("shard", s), *high], backward=backward, page=page)
+        for s in range(SHARDS)
+    ]
     return heapq.merge(
         *((entry for rows in pages for entry in rows) for pages in shards),
         key=lambda entry: tuple(entry[column] for column in index.columns),
+        reverse=backward,
     )
 
 

@@ -6,7 +6,7 @@ status and request time, by success time. The jobs' reads are range reads of tho
 checked against the rows. A lease is one row per name: taken by EXPECT_NOT_EXIST, or by an update conditioned on
 its expiry having passed or its owner being the caller; released by a delete conditioned on the owner. A report
 is one row per (kind, key), overwritten (a row holds at most 2 MB: a report beyond that fails). Retention reads
-the by-time index of idempotency keys or notifications, oldest first, and deletes each row whose time is still
+the by-time index of idempotency keys, notifications or rate-limit counters, oldest first, and deletes each row whose time is still
 the one indexed, then its index row.
 """
 
@@ -32,6 +32,8 @@ def order_indexes(tables: Tables) -> list[Index]:
         Index(tables.orders_by_status, ("status", "created_at", "order_id"), sharded=True),
         Index(tables.orders_by_expiry, ("expires_at", "order_id"), sharded=True, applies=_pending),
         Index(tables.orders_by_paid, ("paid_at", "order_id"), sharded=True),
+        Index(tables.orders_by_created, ("created_at", "order_id"), sharded=True),
+        Index(tables.orders_by_transaction, ("transaction_id", "order_id"), sharded=True),
     ]
 
 
@@ -92,7 +94,7 @@ class OrderQueries:
 
     def __init__(self, ops: TablestoreOps, orders: IndexedTable) -> None:
         self._ops, self._orders = ops, orders
-        _, self._by_status, self._by_expiry, self._by_paid = orders.indexes
+        self._by_status, self._by_expiry, self._by_paid = orders.indexes[1:4]
 
     def in_status(self, status: OrderStatus, created_before: int, limit: int) -> list[Order]:
         value, low = OrderStatus(status).value, self._ops.sdk.INF_MIN
@@ -154,6 +156,7 @@ class Retention:
                 tables.notifications,
                 time_index(tables.notifications_by_time, "processed_at", "notification_id"),
             ),
+            "rate_limits": (tables.counters, time_index(tables.counters_by_expiry, "expires_at", "counter")),
         }
 
     def index(self, dataset: str) -> Index:
@@ -161,7 +164,7 @@ class Retention:
 
     def purge(self, dataset: str, before: int, limit: int) -> int:
         if dataset not in self._purgeable:
-            raise ValueError(f"cannot purge {dataset!r}: only idempotency_keys and notifications")
+            raise ValueError(f"cannot purge {dataset!r}: only idempotency_keys, notifications and rate_limits")
         if limit <= 0:
             return 0
         table, index = self._purgeable[dataset]

@@ -112,9 +112,10 @@ class TablestoreOps:
         # pass_if_missing=False: a row without the column must fail the check, not pass it (the SDK's default).
         return self.sdk.SingleColumnCondition(column, value, self.sdk.ComparatorType.EQUAL, pass_if_missing=False)
 
-    def missing(self, column: str) -> Any:
-        """The row has no such column (an impossible equality that passes only when the column is missing)."""
-        return self.sdk.SingleColumnCondition(column, "", self.sdk.ComparatorType.EQUAL, pass_if_missing=True)
+    def missing(self, column: str, impossible: Any = "") -> Any:
+        """The row has no such column (an equality with a value the column never holds, of the column's type,
+        that passes only when the column is missing)."""
+        return self.sdk.SingleColumnCondition(column, impossible, self.sdk.ComparatorType.EQUAL, pass_if_missing=True)
 
     def at_most(self, column: str, value: Any) -> Any:
         return self.sdk.SingleColumnCondition(column, value, self.sdk.ComparatorType.LESS_EQUAL, pass_if_missing=False)

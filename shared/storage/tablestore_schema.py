@@ -17,7 +17,7 @@ from typing import Any
 
 from shared.errors import ConfigError
 
-SCHEMA_VERSION = 2  # the table set below; a change of keys means new tables (Tablestore keys never change)
+SCHEMA_VERSION = 3  # the table set below; a change of keys means new tables (Tablestore keys never change)
 AUTO_INCREMENT = "AUTO_INCREMENT"  # spelled here without the SDK; it wants its own PK_AUTO_INCR marker
 
 # suffix -> primary key schema. Names are the dataclass field names, so rows stay readable in the console.
@@ -59,6 +59,18 @@ TABLES: dict[str, list[tuple[str, ...]]] = {
     "notifications_by_time": [("shard", "INTEGER"), ("processed_at", "INTEGER"), ("notification_id", "STRING")],
     "job_leases": [("name", "STRING")],
     "job_reports": [("kind", "STRING"), ("report_key", "STRING")],
+    # -- version 3: the admin search's indexes, admin keys, the audit log, rate-limit counters.
+    # Every order, newest first (read backwards, shard by shard, merged).
+    "orders_by_created": [("shard", "INTEGER"), ("created_at", "INTEGER"), ("order_id", "STRING")],
+    # WeChat's transaction ids share a prefix and grow with time: a shard leads, and a lookup reads each shard.
+    "orders_by_transaction": [("shard", "INTEGER"), ("transaction_id", "STRING"), ("order_id", "STRING")],
+    "admin_keys": [("key_id", "STRING")],
+    # Append-only. Time leads (audit_id): a handful of rows a day, like anomalies_by_time.
+    "audit_log": [("audit_id", "STRING")],
+    "audit_by_target": [("target", "STRING"), ("audit_id", "STRING")],
+    # One row per rate-limit window: `counter` is the JSON [name, window].
+    "counters": [("counter", "STRING")],
+    "counters_by_expiry": [("shard", "INTEGER"), ("expires_at", "INTEGER"), ("counter", "STRING")],
 }
 
 
@@ -88,6 +100,13 @@ class Tables:
     notifications_by_time: str
     job_leases: str
     job_reports: str
+    orders_by_created: str
+    orders_by_transaction: str
+    admin_keys: str
+    audit_log: str
+    audit_by_target: str
+    counters: str
+    counters_by_expiry: str
 
     @classmethod
     def with_prefix(cls, prefix: str) -> Tables:

@@ -8,10 +8,12 @@ import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from shared.domain.admin import AdminKey, AuditEntry
 from shared.domain.licences import Activation, ActivationOutcome, Licence, LicenceStatus
-from shared.domain.orders import Order, OrderStatus
+from shared.domain.orders import PAID_STATES, Order, OrderStatus
 from shared.domain.refunds import Refund, RefundStatus
-from shared.storage.port import ActivationResult, IdempotencyRecord
+from shared.storage import admin_rows
+from shared.storage.port import ActivationResult, DayTotals, IdempotencyRecord, OrderPage, OrderQuery
 
 
 class FakeStorage:
@@ -25,7 +27,11 @@ class FakeStorage:
         self.anomaly_log: dict[tuple[str, str], dict[str, Any]] = {}
         self.events: list[tuple[str, str, int, dict[str, Any]]] = []
         self.leases: dict[str, tuple[str, int]] = {}
-        self.reports: dict[tuple[str, str], dict[str, Any]] = {}
+        self.saved_reports: dict[tuple[str, str], dict[str, Any]] = {}
+        self.report_times: dict[tuple[str, str], int] = {}
+        self.keys: dict[str, AdminKey] = {}
+        self.audit: dict[str, AuditEntry] = {}
+        self.counters: dict[tuple[str, int], tuple[int, int]] = {}  # (name, window) -> (hits, expires_at)
 
     # -- orders ------------------------------------------------------------------------------------------
     def insert_order(self, order: Order) -> bool:
@@ -162,10 +168,11 @@ class FakeStorage:
             del self.leases[name]
 
     def save_report(self, kind: str, key: str, report: Mapping[str, Any], at: int) -> None:
-        self.reports[(kind, key)] = dict(report)
+        self.saved_reports[(kind, key)] = dict(report)
+        self.report_times[(kind, key)] = at
 
     def get_report(self, kind: str, key: str) -> dict[str, Any] | None:
-        return self.reports.get((kind, key))
+        return self.saved_reports.get((kind, key))
 
     def purge(self, dataset: str, before: int, limit: int) -> int:
         if dataset == "notifications":
@@ -178,6 +185,11 @@ class FakeStorage:
             for k in stale:
                 del self.idempotency[k]
             return len(stale)
+        if dataset == "rate_limits":
+            expired = sorted((e, k) for k, (_, e) in self.counters.items() if e < before)[:limit]
+            for _, k in expired:
+                del self.counters[k]
+            return len(expired)
         raise ValueError(f"not purgeable: {dataset}")
 
     def export_rows(self, dataset: str) -> Iterator[dict[str, Any]]:
@@ -188,6 +200,81 @@ class FakeStorage:
 
     def ping(self) -> None:
         pass
+
+    # -- admin: search, figures, keys, audit, rate limits ----------------------------------------------------
+    def search_orders(self, query: OrderQuery, cursor: str | None, limit: int) -> OrderPage:
+        after = None if cursor is None else admin_rows.decode_cursor(cursor)
+        found = sorted(
+            (o for o in self.orders.values() if admin_rows.matches(o, query) and admin_rows.after_cursor(o, after)),
+            key=lambda o: (o.created_at, o.order_id),
+            reverse=True,
+        )
+        if limit <= 0 or len(found) <= limit:
+            return OrderPage(found[: max(limit, 0)], None)
+        last = found[limit - 1]
+        return OrderPage(found[:limit], admin_rows.encode_cursor(last.created_at, last.order_id))
+
+    def day_totals(self, start: int, end: int, offset: int) -> list[DayTotals]:
+        days = admin_rows.day_starts(start, end, offset)
+        created: dict[int, tuple[int, int]] = {}
+        paid: dict[int, tuple[int, int]] = {}
+        refunded: dict[int, int] = {}
+        for o in self.orders.values():
+            if start <= o.created_at < end:
+                n, p = created.get(admin_rows.day_of(o.created_at, start), (0, 0))
+                created[admin_rows.day_of(o.created_at, start)] = (n + 1, p + (o.status in PAID_STATES))
+            if o.paid_at is not None and start <= o.paid_at < end:
+                n, fen = paid.get(admin_rows.day_of(o.paid_at, start), (0, 0))
+                paid[admin_rows.day_of(o.paid_at, start)] = (n + 1, fen + o.amount_fen)
+        for r in self.refunds.values():
+            if r.status is RefundStatus.SUCCESS and r.success_at is not None and start <= r.success_at < end:
+                day = admin_rows.day_of(r.success_at, start)
+                refunded[day] = refunded.get(day, 0) + r.amount_fen
+        return admin_rows.assemble(days, created, paid, refunded)
+
+    def count_orders(self, status: OrderStatus) -> int:
+        return sum(1 for o in self.orders.values() if o.status is OrderStatus(status))
+
+    def reports(self, kind: str, limit: int) -> list[dict[str, Any]]:
+        keys = sorted((key for k, key in self.saved_reports if k == kind), reverse=True)[: max(limit, 0)]
+        return [
+            {"key": key, "at": self.report_times[(kind, key)], "report": self.saved_reports[(kind, key)]}
+            for key in keys
+        ]
+
+    def insert_admin_key(self, key: AdminKey) -> bool:
+        return self.keys.setdefault(key.key_id, key) is key
+
+    def get_admin_key(self, key_id: str) -> AdminKey | None:
+        return self.keys.get(key_id)
+
+    def admin_keys(self) -> list[AdminKey]:
+        return sorted(self.keys.values(), key=lambda k: (k.created_at, k.key_id))
+
+    def revoke_admin_key(self, key_id: str, at: int) -> bool:
+        key = self.keys.get(key_id)
+        if key is None or key.revoked_at is not None:
+            return False
+        self.keys[key_id] = dataclasses.replace(key, revoked_at=at)
+        return True
+
+    def append_audit(self, entry: AuditEntry) -> None:
+        if entry.audit_id in self.audit:
+            raise ValueError(f"storage constraint violated: audit entry {entry.audit_id} exists")
+        self.audit[entry.audit_id] = entry
+
+    def audit_entries(self, before: str | None, limit: int, target: str | None = None) -> list[AuditEntry]:
+        found = sorted(
+            (e for e in self.audit.values() if (before is None or e.audit_id < before) and target in (None, e.target)),
+            key=lambda e: e.audit_id,
+            reverse=True,
+        )
+        return found[: max(limit, 0)]
+
+    def hit_counter(self, name: str, window: int, expires_at: int) -> int:
+        hits, stored_expiry = self.counters.get((name, window), (0, expires_at))
+        self.counters[(name, window)] = (hits + 1, stored_expiry)
+        return hits + 1
 
 
 def _cas(table: dict[str, Any], key: str, changes: Mapping[str, Any], expect: Sequence[Any] | None) -> bool:
