@@ -1,7 +1,9 @@
 """Applying what WeChat says about a payment — from a notification or a query — through one path (design §3, §5).
 
-PENDING (or CLOSED: the close/pay race is honoured) -> PAID is a compare-and-set; the licence is then issued
-exactly once. A report that disagrees with the stored order is an anomaly: never paid, never licensed.
+The licence is issued first (exactly once), then PENDING (or CLOSED: the close/pay race is honoured) -> PAID is a
+compare-and-set: a PAID order always has its licence, and a run that stops between the two writes leaves the order
+PENDING, which every path (notification retry, status poll, reconcile and close jobs) brings back here. A report
+that disagrees with the stored order is an anomaly: never paid, never licensed.
 """
 
 from __future__ import annotations
@@ -61,8 +63,11 @@ class PaymentService:
             self._anomaly("PAYMENT_MISMATCH", order.order_id, reference, {"fields": mismatched})
             return PaymentOutcome.MISMATCH
         if order.status in PAID_STATES:
-            self._licences.ensure_issued(order)  # converges if an earlier run stopped between the two writes
+            self._licences.ensure_issued(order)
             return PaymentOutcome.ALREADY_PAID
+        # Licence first: were the order marked PAID first and the licence write then failed, no path would come
+        # back (polls and jobs query only PENDING orders) and the buyer would have paid for nothing.
+        self._licences.ensure_issued(order)
         now = self._clock()
         changes = {
             "status": OrderStatus.PAID,
@@ -91,7 +96,6 @@ class PaymentService:
                 )
             log.info("order_paid", order_id=order.order_id, outcome="PAID", via=_via(reference))
             log.metric("orders_paid", product_id=order.product_id, amount_fen=order.amount_fen, via=_via(reference))
-        self._licences.ensure_issued(current)
         return PaymentOutcome.PAID if won else PaymentOutcome.ALREADY_PAID
 
     def _anomaly(self, kind: str, order_id: str | None, reference: str, details: dict[str, object]) -> None:

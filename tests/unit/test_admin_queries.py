@@ -26,7 +26,7 @@ def test_an_order_s_detail_has_its_events_refunds_and_licence_but_not_the_buyer_
     assert detail["order"]["order_id"] == order.order_id and detail["order"]["status"] == "REFUNDING"
     assert "poll_token_hash" not in detail["order"] and "install_hash" not in detail["order"]
     assert "payer_hash" in detail["order"] and detail["order"]["transaction_id"]
-    assert [e["kind"] for e in detail["events"]][:3] == ["PAID", "LICENCE_ISSUED", "REFUND_REQUESTED"]
+    assert [e["kind"] for e in detail["events"]][:3] == ["LICENCE_ISSUED", "PAID", "REFUND_REQUESTED"]
     [refund] = detail["refunds"]
     assert refund == world.refunds.view(world.storage.refunds_for_order(order.order_id)[0])
     licence = detail["licence"]
