@@ -35,10 +35,10 @@ class StatusService:
 
     def get(self, order_id: str, poll_token: str | None) -> dict[str, Any]:
         order = self._storage.get_order(order_id)
-        if order is None:
+        presented = token_hash(poll_token) if poll_token else ""
+        # A wrong or missing token gets the very answer an unknown order gets: order ids must not be probed.
+        if order is None or not presented or not tokens_equal(presented, order.poll_token_hash):
             raise errors.NotFound("no such order", code="ORDER_NOT_FOUND")
-        if not poll_token or not tokens_equal(token_hash(poll_token), order.poll_token_hash):
-            raise errors.Unauthorized("the poll token does not match this order", code="INVALID_POLL_TOKEN")
         log.bind(order_id=order_id)
         if is_overdue_for_query(order, self._clock(), self._query_after, self._query_every):
             order = self._reconcile(order)

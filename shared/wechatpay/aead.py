@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidTag
@@ -36,7 +35,7 @@ def decrypt_resource(apiv3_key: bytes, *, nonce: str, associated_data: str, ciph
     cipher = _cipher(apiv3_key)
     try:
         data = base64.b64decode(ciphertext, validate=True)
-    except binascii.Error as exc:
+    except ValueError as exc:  # binascii.Error, or a non-ASCII string
         raise DecryptError("ciphertext is not base64") from exc
     if len(data) < AEAD_TAG_LENGTH or not nonce:
         raise DecryptError("ciphertext or nonce too short")
@@ -44,6 +43,8 @@ def decrypt_resource(apiv3_key: bytes, *, nonce: str, associated_data: str, ciph
         return cipher.decrypt(nonce.encode(), data, associated_data.encode())
     except InvalidTag as exc:
         raise DecryptError("AES-GCM tag mismatch: wrong APIv3 key or tampered resource") from exc
+    except ValueError as exc:  # a nonce outside AES-GCM's 8-128 bytes, or text that is not UTF-8 (a lone surrogate)
+        raise DecryptError("nonce or associated data unusable") from exc
 
 
 def encrypt_resource(apiv3_key: bytes, *, nonce: str, associated_data: str, plaintext: bytes) -> str:

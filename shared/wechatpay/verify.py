@@ -9,7 +9,6 @@ when a platform certificate is actually loaded; merchants in public-key mode nev
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -170,5 +169,5 @@ def verify_signed_message(headers: Mapping[str, str], body: bytes, keyring: KeyR
         raw_signature = base64.b64decode(signature, validate=True)
         message = response_message(timestamp, nonce, body)
         key.verify(raw_signature, message, padding.PKCS1v15(), hashes.SHA256())
-    except (binascii.Error, InvalidSignature) as exc:
+    except (ValueError, InvalidSignature) as exc:  # ValueError: binascii.Error, or a non-ASCII header value
         raise SignatureError("Wechatpay-Signature does not match the message") from exc

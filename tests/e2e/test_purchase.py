@@ -139,14 +139,14 @@ def test_malformed_oversized_and_mistyped_bodies_are_refused(shop: Shop) -> None
     assert huge.status_code == 413
 
 
-def test_a_wrong_or_missing_poll_token_is_401_and_an_unknown_order_404(shop: Shop) -> None:
+def test_a_wrong_or_missing_poll_token_is_answered_as_an_unknown_order(shop: Shop) -> None:
     order = shop.order()
     wrong = shop.call("GET", f"/v1/orders/{order['order_id']}", headers={"Authorization": "Bearer " + "x" * 43})
     missing = shop.call("GET", f"/v1/orders/{order['order_id']}")
     unknown = shop.call("GET", "/v1/orders/oNoSuchOrder000000000", headers={"Authorization": "Bearer x"})
     assert [(r.status_code, r.json()["error"]["code"]) for r in (wrong, missing, unknown)] == [
-        (401, "INVALID_POLL_TOKEN"),
-        (401, "INVALID_POLL_TOKEN"),
+        (404, "ORDER_NOT_FOUND"),
+        (404, "ORDER_NOT_FOUND"),
         (404, "ORDER_NOT_FOUND"),
     ]
     assert "poll_token" not in wrong.text
