@@ -255,7 +255,9 @@ def test_cors_opens_to_a_named_https_origin_only(env: dict[str, str]) -> None:
         bootstrap.reset()
 
 
-def test_an_http_origin_in_the_setting_stops_the_function_without_saying_more_to_the_client(env: dict[str, str]) -> None:
+def test_an_http_origin_in_the_setting_stops_the_function_without_saying_more_to_the_client(
+    env: dict[str, str],
+) -> None:
     bootstrap.reset({**env, "ADMIN_ALLOWED_ORIGINS": "http://ops.example.com"})
     try:
         answer = call("GET", "/v1/admin/me")
