@@ -95,7 +95,9 @@ class OrderDetail(Closed):
 
 class RefundRequest(Closed):
     amount_fen: Annotated[int, Field(ge=1)] | None = Field(default=None, description="absent: all that is left")
-    reason: str = Field(min_length=1, max_length=80, pattern=NonBlank, description="WeChat Pay shows it to the user")
+    reason: str = Field(
+        min_length=1, max_length=80, pattern=NonBlank, description="WeChat Pay shows it to the user; no emoji"
+    )
     request_key: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z0-9_.:-]{1,64}$",

@@ -172,9 +172,16 @@ class RefundService:
 def _check_request(amount_fen: int | None, reason: str, request_key: str, operator: str) -> None:
     if amount_fen is not None and (isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen < 1):
         raise errors.ValidationFailed("amount_fen must be a whole number of fen, at least 1", code="INVALID_AMOUNT")
-    if not reason.strip() or len(reason) > MAX_REASON_LENGTH:
+    # WeChat Pay takes only 1-3-byte UTF-8 characters (reference: "JSON"): an emoji would be refused there, after
+    # the refund was stored, as a 502 and a FAILED refund instead of this 400.
+    if (
+        not reason.strip()
+        or len(reason) > MAX_REASON_LENGTH
+        or any(ord(ch) > 0xFFFF or 0xD800 <= ord(ch) <= 0xDFFF for ch in reason)
+    ):
         raise errors.ValidationFailed(
-            f"a reason of 1-{MAX_REASON_LENGTH} characters is required (the user sees it)", code="INVALID_REASON"
+            f"a reason of 1-{MAX_REASON_LENGTH} characters, no emoji, is required (the user sees it)",
+            code="INVALID_REASON",
         )
     if not REQUEST_KEY.fullmatch(request_key):
         raise errors.ValidationFailed(

@@ -123,6 +123,8 @@ def test_unknown_orders_and_bad_requests_are_refused() -> None:
     for kwargs, code in [
         ({"reason": ""}, "INVALID_REASON"),
         ({"reason": "x" * 81}, "INVALID_REASON"),
+        ({"reason": "refund 🙂"}, "INVALID_REASON"),  # WeChat Pay refuses 4-byte UTF-8 characters
+        ({"reason": "refund \ud800"}, "INVALID_REASON"),
         ({"key": "no spaces please"}, "INVALID_REQUEST_KEY"),
     ]:
         with pytest.raises(errors.ValidationFailed) as refused:
