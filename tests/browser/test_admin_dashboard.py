@@ -5,6 +5,7 @@ The page runs under the admin function's strict CSP: no console error and no CSP
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import shutil
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from playwright.sync_api import expect
 
-from scripts.stack import Stack
+from scripts.stack import Stack, start_stack
 from shared import bootstrap
 from tests.browser.conftest import CHROMIUM, SCREENSHOTS
 from tests.support.backoffice import configured
@@ -27,12 +28,15 @@ from tests.support.shop import Shop
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright
 
+PAGE_SIZE = 50  # the dashboard's page of orders
+CST = dt.timezone(dt.timedelta(hours=8))  # the admin API's days are China days
 REFUND_SETTLED_MS = 20_000  # the emulator completes a refund and notifies the gateway; the panel re-reads it
 # Installed before the page's own scripts (not subject to its CSP): a violation becomes a console error too.
 REPORT_CSP_VIOLATIONS = """document.addEventListener("securitypolicyviolation", (event) => {
   console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline"}`);
 });"""
 REFUSED_KEY = re.compile(r"Failed to load resource: the server responded with a status of 401")
+REFUSED_OR_LIMITED = re.compile(r"Failed to load resource: the server responded with a status of (401|429)")
 
 
 @dataclass
@@ -79,17 +83,37 @@ def chromium(playwright: Playwright) -> Iterator[Browser]:
     shutil.rmtree(scratch, ignore_errors=True)
 
 
+def admin_stack_of(emulator: RunningEmulator, data_dir: Path, **env: str) -> Stack:
+    return start_stack(
+        data_dir,
+        port=0,
+        emulator_port=0,
+        emulator=emulator.server,
+        workers=1,  # its own process: an inline gateway would rewrite this process's environment
+        extra_env={"ORDER_QUERY_AFTER_SECONDS": "1", "ORDER_QUERY_EVERY_SECONDS": "0", **env},
+    )
+
+
+@pytest.fixture(scope="module")
+def admin_stack(emulator_server: RunningEmulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A deployment of these tests' own: failed sign-ins are counted per address in storage, and every request
+    here comes from 127.0.0.1, so another module's failures must not lock these tests out (nor theirs them)."""
+    running = admin_stack_of(emulator_server, tmp_path_factory.mktemp("admin-stack"))
+    yield running
+    running.gateway.stop()
+
+
 @pytest.fixture
 def dashboard(
-    chromium: Browser, stack: Stack, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Callable[[], Dashboard]]:
-    """A fresh browser context (its own sessionStorage) on the stack's /admin/ page, per call."""
+    chromium: Browser, admin_stack: Stack, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[..., Dashboard]]:
+    """A fresh browser context (its own sessionStorage) on a stack's /admin/ page, per call."""
     shots = [tmp_path_factory.getbasetemp() / "screenshots", SCREENSHOTS]
     for folder in shots:
         folder.mkdir(parents=True, exist_ok=True)
     contexts = []
 
-    def start() -> Dashboard:
+    def start(stack: Stack = admin_stack) -> Dashboard:
         context = chromium.new_context(locale="en-US", viewport={"width": 1440, "height": 900})
         contexts.append(context)
         context.add_init_script(REPORT_CSP_VIOLATIONS)
@@ -110,8 +134,8 @@ def dashboard(
 
 
 @pytest.fixture
-def shop(stack: Stack, emulator: RunningEmulator) -> Shop:
-    return Shop(stack)
+def shop(admin_stack: Stack, emulator: RunningEmulator) -> Shop:
+    return Shop(admin_stack)
 
 
 def admin_key(stack: Stack, name: str, role: str) -> str:
@@ -131,9 +155,9 @@ def bought(shop: Shop, emulator: RunningEmulator, product: str = "pro-monthly") 
 
 
 def test_an_operator_finds_a_paid_order_refunds_it_and_sees_it_refunded_with_its_licence_revoked(
-    dashboard: Callable[[], Dashboard], stack: Stack, shop: Shop, emulator: RunningEmulator
+    dashboard: Callable[..., Dashboard], admin_stack: Stack, shop: Shop, emulator: RunningEmulator
 ) -> None:
-    key = admin_key(stack, "Olga Operator", "operator")
+    key = admin_key(admin_stack, "Olga Operator", "operator")
     order = bought(shop, emulator)
     order_id = order["order_id"]
     board = dashboard()
@@ -219,9 +243,9 @@ def test_an_operator_finds_a_paid_order_refunds_it_and_sees_it_refunded_with_its
 
 
 def test_a_viewer_sees_the_order_and_its_licence_with_every_action_disabled(
-    dashboard: Callable[[], Dashboard], stack: Stack, shop: Shop, emulator: RunningEmulator
+    dashboard: Callable[..., Dashboard], admin_stack: Stack, shop: Shop, emulator: RunningEmulator
 ) -> None:
-    key = admin_key(stack, "Victor Viewer", "viewer")
+    key = admin_key(admin_stack, "Victor Viewer", "viewer")
     order_id = bought(shop, emulator, "pro-lifetime")["order_id"]
     board = dashboard()
     page = board.open()
@@ -242,11 +266,16 @@ def test_a_viewer_sees_the_order_and_its_licence_with_every_action_disabled(
     expect(detail.locator("form.action button:enabled")).to_have_count(0)
     expect(detail.locator("#licence [data-field='status'] dd")).to_have_text("Active")
     board.screenshot("viewer-detail")
+
+    detail.get_by_role("button", name="Refresh").focus()
+    page.keyboard.press("Escape")
+    expect(detail).to_be_hidden()
+    expect(page.get_by_role("button", name=f"Open order {order_id}")).to_be_focused()
     assert board.problems() == []
 
 
 def test_a_wrong_key_is_refused_with_a_clear_message_and_is_not_kept(
-    dashboard: Callable[[], Dashboard], stack: Stack
+    dashboard: Callable[..., Dashboard], admin_stack: Stack
 ) -> None:
     board = dashboard()
     page = board.open()
@@ -263,9 +292,9 @@ def test_a_wrong_key_is_refused_with_a_clear_message_and_is_not_kept(
 
 
 def test_the_revenue_chart_draws_a_bar_per_day_and_the_totals(
-    dashboard: Callable[[], Dashboard], stack: Stack, shop: Shop, emulator: RunningEmulator
+    dashboard: Callable[..., Dashboard], admin_stack: Stack, shop: Shop, emulator: RunningEmulator
 ) -> None:
-    key = admin_key(stack, "Rita Reader", "viewer")
+    key = admin_key(admin_stack, "Rita Reader", "viewer")
     bought(shop, emulator, "course-python")
     board = dashboard()
     page = board.open()
@@ -280,3 +309,84 @@ def test_the_revenue_chart_draws_a_bar_per_day_and_the_totals(
     expect(page.locator("#stats-form").get_by_label("From (day)")).not_to_have_value("")
     board.screenshot("revenue")
     assert board.problems() == []
+
+
+def test_an_operator_pages_through_the_day_s_orders_and_asks_wechat_pay_about_an_unpaid_one(
+    dashboard: Callable[..., Dashboard], admin_stack: Stack, shop: Shop, emulator: RunningEmulator
+) -> None:
+    key = admin_key(admin_stack, "Pat Pager", "operator")
+    first_day = dt.datetime.now(CST).date().isoformat()
+    created = [shop.order("pro-lifetime")["order_id"] for _ in range(PAGE_SIZE + 1)]
+    last_day = dt.datetime.now(CST).date().isoformat()
+    board = dashboard()
+    page = board.open()
+    board.sign_in(key)
+    expect(page.locator("#orders-body tr")).to_have_count(PAGE_SIZE)
+
+    filters = page.locator("#filters")
+    filters.get_by_label("Status").select_option("PENDING")
+    filters.get_by_label("Product").fill("pro-lifetime")
+    filters.get_by_label("From (day)").fill(first_day)
+    filters.get_by_label("To (day)").fill(last_day)
+    filters.get_by_role("button", name="Search").click()
+    rows = page.locator("#orders-body tr")
+    expect(rows).to_have_count(PAGE_SIZE)
+    expect(page.locator("#orders-message")).to_have_text(f"Orders shown: {PAGE_SIZE}; more are available.")
+    page.get_by_role("button", name="More").click()
+    expect(page.locator("#orders-message")).to_have_text(re.compile(r"^Orders shown: \d+\.$"))
+    shown = [row.get_attribute("data-order-id") for row in rows.all()]
+    assert set(created) <= set(shown) and len(shown) == len(set(shown))
+    assert all(badge == "Pending" for badge in rows.locator(".badge").all_text_contents())
+
+    page.get_by_role("button", name=f"Open order {created[0]}").click()
+    detail = page.locator("#detail")
+    expect(detail.locator("#refund-form")).to_have_count(0)
+    detail.get_by_role("button", name="Confirm paid").click()
+    expect(detail.locator("#detail-message")).to_have_text("WeChat Pay answered: not paid yet. The order is Pending.")
+    board.screenshot("confirm-paid")
+    assert board.problems() == []
+
+
+def test_a_key_revoked_while_signed_in_sends_the_operator_back_to_sign_in(
+    dashboard: Callable[..., Dashboard], admin_stack: Stack
+) -> None:
+    key = admin_key(admin_stack, "Rex Revoked", "operator")
+    board = dashboard()
+    page = board.open()
+    board.sign_in(key)
+    expect(page.locator("#who-name")).to_have_text("Rex Revoked")
+
+    with configured(admin_stack.gateway.env):
+        bootstrap.container().admin.keys.revoke("browser-test", key.split("_")[1])
+    page.locator("#filters").get_by_role("button", name="Search").click()
+
+    expect(page.locator("#signin-message")).to_have_text(
+        "Your key is no longer accepted (revoked or expired). Sign in again."
+    )
+    expect(page.locator("#app")).to_be_hidden()
+    expect(page.locator("#who")).to_be_hidden()
+    assert page.evaluate("sessionStorage.getItem('admin.key')") is None
+    assert board.problems(allowed=REFUSED_KEY) == []
+
+
+def test_an_address_locked_out_after_failed_sign_ins_is_told_how_long_to_wait(
+    dashboard: Callable[..., Dashboard], emulator_server: RunningEmulator, tmp_path: Path
+) -> None:
+    locking = admin_stack_of(emulator_server, tmp_path / "locking", ADMIN_AUTH_MAX_FAILURES="2")
+    try:
+        board = dashboard(locking)
+        page = board.open()
+        message = page.locator("#signin-message")
+        for _ in range(2):  # the second failure reaches the limit: the address is locked for the window
+            board.sign_in("wxak_000000000000_" + "B" * 43)
+            expect(message).to_have_text(re.compile(r"^This key was not accepted"))  # "Checking the key…" until then
+        board.sign_in(admin_key(locking, "Lou Locked", "operator"))  # even a good key waits for the window's end
+
+        expect(message).to_have_text(
+            re.compile(r"^Too many failed sign-ins from this address\. Try again in [0-9]+ (s|min)\.$")
+        )
+        expect(page.locator("#app")).to_be_hidden()
+        board.screenshot("locked-out")
+        assert board.problems(allowed=REFUSED_OR_LIMITED) == []
+    finally:
+        locking.gateway.stop()

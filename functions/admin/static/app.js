@@ -176,6 +176,12 @@ const MESSAGES = {
     "confirmPaid.hint": "Ask WeChat Pay about this order and apply what it reports (safe to repeat).",
     "confirmPaid.button": "Confirm paid",
     "confirmPaid.done": "WeChat Pay answered: {outcome}. The order is {status}.",
+    "outcome.PAID": "paid; the payment is recorded now",
+    "outcome.ALREADY_PAID": "paid, already recorded; nothing changed",
+    "outcome.CLOSED": "the order is closed",
+    "outcome.NOT_PAID": "not paid yet",
+    "outcome.UNKNOWN_ORDER": "it does not know this order (an anomaly is recorded)",
+    "outcome.MISMATCH": "the payment disagrees with the order (an anomaly is recorded)",
     "licence.legend": "Licence",
     "licence.reason": "Reason",
     "licence.revoke": "Revoke…",
@@ -390,6 +396,12 @@ const MESSAGES = {
     "confirmPaid.hint": "向微信支付查询此订单并按其结果处理（可重复操作）。",
     "confirmPaid.button": "确认支付",
     "confirmPaid.done": "微信支付答复：{outcome}。订单状态：{status}。",
+    "outcome.PAID": "已支付，现已入账",
+    "outcome.ALREADY_PAID": "已支付，此前已入账，无变化",
+    "outcome.CLOSED": "订单已关闭",
+    "outcome.NOT_PAID": "尚未支付",
+    "outcome.UNKNOWN_ORDER": "微信支付没有此订单（已记录异常）",
+    "outcome.MISMATCH": "支付信息与订单不符（已记录异常）",
     "licence.legend": "许可证",
     "licence.reason": "原因",
     "licence.revoke": "吊销…",
@@ -1144,7 +1156,10 @@ function confirmPaidForm(order) {
     act(`/orders/${encodeURIComponent(order.order_id)}/confirm-paid`, {}, (answer) => ({
       kind: "ok",
       key: "confirmPaid.done",
-      vars: { outcome: compactJson(answer.outcome), status: { prefix: "status", value: answer.order?.status } },
+      vars: {
+        outcome: { prefix: "outcome", value: answer.outcome },
+        status: { prefix: "status", value: answer.order?.status },
+      },
     }));
   });
   return form;
