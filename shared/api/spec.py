@@ -228,8 +228,10 @@ def public_paths() -> Obj:
                 "orders",
                 {
                     "200": answer("the order", "OrderView"),
-                    "401": error("INVALID_POLL_TOKEN: no poll token, or not this order's"),
-                    "404": error("ORDER_NOT_FOUND"),
+                    "404": error(
+                        "ORDER_NOT_FOUND: no such order, or no poll token, or not this order's (one answer for all "
+                        "three, so that it tells no one which orders exist)"
+                    ),
                     "500": INTERNAL,
                 },
                 parameters=[param("order_id", "path", {"type": "string", "minLength": 1}, "the order's id")],
