@@ -7,7 +7,7 @@ DATA_DIR ?= .data
 EMULATOR_PORT ?= 8090
 PORT ?= 8080
 
-.PHONY: help venv dev emulator demo test check lint types fmt clean bench extension extension-test package deploy-dry-run smoke backup admin openapi
+.PHONY: help venv dev emulator demo test check lint types fmt clean bench extension extension-test package deploy-dry-run smoke backup chaos admin openapi
 
 help:
 	@echo "make dev       run the local system: gateway on :$(PORT), WeChat Pay emulator on :$(EMULATOR_PORT), SQLite"
@@ -15,6 +15,7 @@ help:
 	@echo "make emulator  run only the WeChat Pay APIv3 emulator"
 	@echo "make test      install what is needed and run the whole test suite"
 	@echo "make check     lint + types + tests"
+	@echo "make chaos     purchases under injected faults, then the money invariants; CHAOS_ARGS=\"--purchases 300 --seed 7\""
 	@echo "make bench     cold starts, warm latency vs floors, throughput, sizes; fails when a budget is missed"
 	@echo "make package   build/packages/<function>.zip for FC 3.0 / SCF (CPython 3.10 wheels); fails over budget"
 	@echo "make deploy-dry-run  validate s.yaml and template.yaml offline (docs/deploy.md)"
@@ -70,6 +71,11 @@ check: lint types test
 
 bench: $(STAMP)
 	$(BIN)/python -m scripts.bench $(BENCH_ARGS)
+
+# The chaos run (scripts/chaos): exit status 1 when any money invariant is violated; the seed is printed.
+CHAOS_ARGS ?= --purchases 300
+chaos: $(STAMP)
+	$(BIN)/python -m scripts.chaos $(CHAOS_ARGS)
 
 # Backups (README "Backups"): settings from the environment, never from the command line.
 backup: $(STAMP)
