@@ -1,7 +1,9 @@
-"""The operators' dashboard (/admin/) in real Chromium against the local stack: sign in with an admin key, find a
+"""The operators' dashboard (/admin/) in real Chromium against a local stack: sign in with an admin key, find a
 paid order with the filters, refund it through the confirmation dialog and watch it become refunded with its licence
-revoked; a viewer key sees the same order with every action disabled; a wrong key is refused; the page in Chinese.
-The page runs under the admin function's strict CSP: no console error and no CSP violation is allowed."""
+revoked, in the audit log too; the page in Chinese; a viewer key sees an order with every action disabled; a wrong,
+a revoked and a locked-out key each get their message; pages of orders, confirm-paid, the revenue chart and a
+reconciliation report with a difference. The page runs under the admin function's strict CSP: no console error and
+no CSP violation is allowed (only the browser's own line for a refused key where a key is meant to be refused)."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from playwright.sync_api import expect
 from scripts.stack import Stack, start_stack
 from shared import bootstrap
 from tests.browser.conftest import CHROMIUM, SCREENSHOTS
-from tests.support.backoffice import configured
+from tests.support.backoffice import Backoffice, configured
 from tests.support.emulator import RunningEmulator, wait_for
 from tests.support.shop import Shop
 
@@ -390,3 +392,46 @@ def test_an_address_locked_out_after_failed_sign_ins_is_told_how_long_to_wait(
         assert board.problems(allowed=REFUSED_OR_LIMITED) == []
     finally:
         locking.gateway.stop()
+
+
+def test_a_reconciled_day_with_a_difference_shows_in_the_reports_with_its_details(
+    dashboard: Callable[..., Dashboard], admin_stack: Stack, shop: Shop, emulator: RunningEmulator
+) -> None:
+    day = dt.datetime.now(CST).date() - dt.timedelta(days=12)
+    business_time(emulator, dt.datetime.combine(day, dt.time(12), CST))
+    order_id = bought(shop, emulator)["order_id"]
+    shop.storage().update_order(order_id, {"amount_fen": 1990})  # our books say more than WeChat Pay took
+    business_time(emulator, dt.datetime.combine(day + dt.timedelta(days=1), dt.time(10), CST))
+    summary = Backoffice(admin_stack).run_jobs_here("reconcile_bill", date=day.isoformat())["reconcile_bill"]
+    assert summary["status"] == "DISCREPANCIES"
+    board = dashboard()
+    page = board.open()
+    board.sign_in(admin_key(admin_stack, "Ada Auditor", "viewer"))
+
+    page.get_by_role("button", name="Reconciliation").click()
+    row = page.locator(f'#reports-body tr[data-date="{day.isoformat()}"]')
+    expect(row.locator(".badge")).to_have_text("Differences found")
+    expect(row).to_contain_text("Amounts differ: 1")
+    row.get_by_role("button", name=f"Details of {day.isoformat()}").click()
+    report = page.locator("#report")
+    expect(report.get_by_role("heading", name=f"Reconciliation of {day.isoformat()}")).to_be_visible()
+    expect(report).to_contain_text("Amounts differ (1)")
+    mismatch = report.locator("tr", has_text=order_id)
+    expect(mismatch).to_contain_text("Payment")
+    expect(mismatch).to_contain_text("¥19.90")
+    expect(mismatch).to_contain_text("¥9.90")
+    board.screenshot("reconciliation")
+    mismatch.get_by_role("button", name=order_id).click()
+    expect(page.locator("#detail").get_by_role("heading", name=f"Order {order_id}")).to_be_visible()
+    expect(page.locator('#detail [data-field="amount_fen"] dd')).to_have_text("¥19.90")
+    expect(page.locator("#orders-body tr")).to_have_count(1)
+
+    page.get_by_role("button", name="Anomalies").click()
+    expect(page.locator("#anomalies-message")).to_have_text("No anomalies.")
+    assert board.problems() == []
+
+
+def business_time(emulator: RunningEmulator, moment: dt.datetime) -> None:
+    """Move WeChat Pay's clock (payments' success_time, bill days); signatures keep real time."""
+    now = emulator.control("GET", "/_emulator/clock")["now"]
+    emulator.control("POST", "/_emulator/clock", {"advance_seconds": moment.timestamp() - now})

@@ -226,6 +226,22 @@ const MESSAGES = {
     "report.ours": "Our books",
     "report.theirs": "WeChat Pay's bill",
     "report.nothing": "None.",
+    "finding.kind": "Kind",
+    "finding.id": "Id",
+    "finding.order_id": "Order",
+    "finding.amount_fen": "Amount",
+    "finding.ours": "Ours",
+    "finding.theirs": "WeChat Pay",
+    "finding.ours_fen": "Ours",
+    "finding.theirs_fen": "WeChat Pay",
+    "finding.paid_at": "Paid",
+    "finding.transaction_id": "Transaction id",
+    "finding.payments": "Payments",
+    "finding.payments_fen": "Paid in",
+    "finding.refunds": "Refunds",
+    "finding.refunds_fen": "Refunded",
+    "findingKind.payment": "Payment",
+    "findingKind.refund": "Refund",
     "anomalies.title": "Anomalies",
     "anomalies.hint": "Payments and refunds that disagreed with our records: never paid or licensed automatically.",
     "anomalies.none": "No anomalies.",
@@ -446,6 +462,22 @@ const MESSAGES = {
     "report.ours": "我方账目",
     "report.theirs": "微信支付账单",
     "report.nothing": "无。",
+    "finding.kind": "类型",
+    "finding.id": "编号",
+    "finding.order_id": "订单",
+    "finding.amount_fen": "金额",
+    "finding.ours": "我方",
+    "finding.theirs": "微信支付",
+    "finding.ours_fen": "我方",
+    "finding.theirs_fen": "微信支付",
+    "finding.paid_at": "支付时间",
+    "finding.transaction_id": "微信支付单号",
+    "finding.payments": "支付笔数",
+    "finding.payments_fen": "收款",
+    "finding.refunds": "退款笔数",
+    "finding.refunds_fen": "退款金额",
+    "findingKind.payment": "支付",
+    "findingKind.refund": "退款",
     "anomalies.title": "异常",
     "anomalies.hint": "与我方记录不一致的支付和退款：不会自动入账或签发许可证。",
     "anomalies.none": "没有异常。",
@@ -1508,7 +1540,7 @@ function summaryNodes(summary) {
   if (summary.status) nodes.push(badge("reportStatus", summary.status), " ");
   for (const [key, value] of Object.entries(summary)) {
     if (key === "status" || (key === "totals" && typeof value === "object")) continue; // totals: in the details
-    const name = known(`report.${key}`) ? t(`report.${key}`) : key;
+    const name = known(`report.${key}`) ? t(`report.${key}`) : label("finding", key);
     const shown = typeof value === "number" && /_fen$/.test(key) ? money(value) : compactJson(value);
     nodes.push(el("span", { class: "pair" }, `${name}: ${shown}`), " ");
   }
@@ -1544,24 +1576,32 @@ async function openReport(date) {
   renderReport();
 }
 
+const FINDING_ORDER = ["kind", "id", "order_id", "amount_fen", "ours", "theirs", "ours_fen", "theirs_fen"];
+
 function findingsTable(items) {
   if (!items?.length) return el("p", { class: "hint" }, t("report.nothing"));
-  const keys = [...new Set(items.flatMap((item) => Object.keys(item)))];
+  const rank = (key) => (FINDING_ORDER.includes(key) ? FINDING_ORDER.indexOf(key) : FINDING_ORDER.length);
+  const keys = [...new Set(items.flatMap((item) => Object.keys(item)))].sort((a, b) => rank(a) - rank(b));
   return el(
     "div",
     { class: "table-wrap" },
     el(
       "table",
       { class: "data compact" },
-      el("thead", {}, el("tr", {}, keys.map((k) => el("th", { scope: "col" }, k)))),
-      el("tbody", {}, items.map((item) => el("tr", {}, keys.map((k) => cell(findingValue(k, item[k])))))),
+      el("thead", {}, el("tr", {}, keys.map((k) => el("th", { scope: "col" }, label("finding", k))))),
+      el("tbody", {}, items.map((item) => el("tr", {}, keys.map((k) => cell(findingValue(k, item[k], item)))))),
     ),
   );
 }
 
-function findingValue(key, value) {
-  if (value === undefined) return "";
-  if (typeof value === "number" && /_fen$|^ours$|^theirs$/.test(key)) return /_fen$/.test(key) ? money(value) : String(value);
+function findingValue(key, value, item) {
+  if (value === undefined || value === null) return t("none");
+  if (key === "kind") return label("findingKind", value);
+  const orderId = key === "order_id" || (key === "id" && item.kind === "payment");
+  if (orderId && typeof value === "string") {
+    return el("button", { type: "button", class: "link mono", onclick: () => jumpToOrder(value) }, value);
+  }
+  if (typeof value === "number" && /_fen$/.test(key)) return money(value);
   if (typeof value === "number" && /_at$/.test(key)) return timeEl(value);
   return compactJson(value);
 }
@@ -1629,7 +1669,7 @@ function renderAnomalies() {
 
 function jumpToOrder(orderId) {
   const form = $("filters");
-  form.reset();
+  for (const field of form.elements) if (field.name) field.value = "";
   form.elements.order_id.value = orderId;
   showView("orders");
   loadOrders();
