@@ -30,9 +30,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"chaos: seed {seed}, {args.purchases} purchases, {args.workers} workers, {args.threads} threads", flush=True)
     options = Options(args.purchases, seed, args.storage, args.workers, args.threads, args.data_dir)
     outcome = run(options)
-    print(report(outcome))
     if outcome.ok and not args.keep and args.data_dir is None:
         cleanup(outcome)
+        outcome.log_path = None
+    print(report(outcome))
     return 0 if outcome.ok else 1
 
 
@@ -49,7 +50,7 @@ def report(outcome: Outcome) -> str:
         lines += [f"  {p}" for p in outcome.problems[:SHOWN_VIOLATIONS]]
     lines.append(
         f"{'OK' if outcome.ok else 'FAIL'}: seed {outcome.options.seed}, wall time {outcome.seconds:.1f} s;"
-        f" logs: {outcome.log_path}"
+        f" logs: {outcome.log_path or 'removed (--keep keeps them)'}"
     )
     return "\n".join(lines)
 
