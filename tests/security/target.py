@@ -72,15 +72,19 @@ class Target:
     def rows(self) -> Rows:
         return table_rows(self.running.db_path)
 
-    def order_row(self, order_id: str) -> dict[str, Any]:
+    def table(self, name: str, where: str = "1 = 1", *args: Any) -> list[dict[str, Any]]:
         connection = sqlite3.connect(f"file:{self.running.db_path}?mode=ro", uri=True)
         connection.row_factory = sqlite3.Row
         try:
-            row = connection.execute("SELECT * FROM orders WHERE order_id = ?", (order_id,)).fetchone()
+            rows = connection.execute(f'SELECT * FROM "{name}" WHERE {where}', args).fetchall()  # noqa: S608
         finally:
             connection.close()
-        assert row is not None, order_id
-        return dict(row)
+        return [dict(row) for row in rows]
+
+    def order_row(self, order_id: str) -> dict[str, Any]:
+        rows = self.table("orders", "order_id = ?", order_id)
+        assert len(rows) == 1, order_id
+        return rows[0]
 
     def unchanged_since(self, before: Rows) -> None:
         after = self.rows()
