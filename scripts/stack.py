@@ -46,6 +46,12 @@ def function_env(data_dir: Path, merchant: dict[str, str], emulator_url: str, ga
         "WECHATPAY_PLATFORM_CERTIFICATES": merchant["platform_certificate"],
         "WECHATPAY_BASE_URL": emulator_url,
         "WECHATPAY_NOTIFY_URL": f"{gateway_url}/v1/notify/wechatpay",
+        # Every local request comes from 127.0.0.1 (demos, benchmarks, the chaos run, the tests): the per address
+        # and per install limits are wide open here; tests of the limits set their own.
+        "RATE_LIMIT_ORDERS_PER_IP": "1000000/60",
+        "RATE_LIMIT_ORDERS_PER_INSTALL": "1000000/60",
+        "RATE_LIMIT_ACTIVATIONS_PER_IP": "1000000/60",
+        "RATE_LIMIT_ACTIVATIONS_PER_INSTALL": "1000000/60",
     }
 
 

@@ -27,8 +27,10 @@ if TYPE_CHECKING:
     from shared.services.notifications import NotificationService
     from shared.services.payments import PaymentService
     from shared.services.purchase import PurchaseService
+    from shared.services.ratelimit import RateLimits
     from shared.services.refund_ledger import RefundLedger
     from shared.services.refunds import RefundService
+    from shared.services.security import SecurityEvents
     from shared.services.status import StatusService
     from shared.storage.port import Storage
     from shared.wechatpay.gateway import PayGateway
@@ -192,6 +194,19 @@ class Container:
         return HistoryService(self.storage, self.licences)
 
     @cached_property
+    def security_events(self) -> SecurityEvents:
+        from shared.services.security import SecurityEvents
+
+        return SecurityEvents(lambda: self.storage, now)
+
+    @cached_property
+    def rate_limits(self) -> RateLimits:
+        from shared.config import RateLimitSettings
+        from shared.services.ratelimit import RateLimiter, RateLimits
+
+        return RateLimits(RateLimiter(self.storage, self.security_events, now), RateLimitSettings.from_env(self._env))
+
+    @cached_property
     def admin(self) -> Admin:
         """The admin API's services. Refunds and payments are built on the first call that needs them, so that
         reading orders never loads the WeChat Pay settings."""
@@ -202,7 +217,7 @@ class Container:
             self.storage, auditor, lambda: self.refunds, lambda: self.payments, self.gateway, now
         )
         return Admin(
-            auth=AdminAuth(self.storage, self.admin_settings, now),
+            auth=AdminAuth(self.storage, self.admin_settings, now, self.security_events),
             queries=AdminQueries(self.storage),
             operations=operations,
             keys=KeyManagement(self.storage, auditor, now),

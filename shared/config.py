@@ -263,3 +263,40 @@ class AdminSettings:
 
 
 _HTTPS_ORIGIN = re.compile(r"https://[A-Za-z0-9.-]+(?::[0-9]{1,5})?")
+
+
+_RATE = re.compile(r"\s*(\d{1,9})\s*/\s*(\d{1,9})\s*")
+
+
+def _rate(env: Mapping[str, str], name: str, default: tuple[int, int]) -> tuple[int, int]:
+    """`N/SECONDS` (N requests per window of SECONDS); `0` or `off` turns the limit off (count 0)."""
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("0", "off"):
+        return 0, 1
+    match = _RATE.fullmatch(raw)
+    if match is None or int(match.group(2)) < 1:
+        raise ConfigError(f"setting {name} must read N/SECONDS (e.g. 30/600), 0 or off")
+    return int(match.group(1)), int(match.group(2))
+
+
+@dataclass(frozen=True)
+class RateLimitSettings:
+    """Fixed-window request limits, counted in storage so that they hold across function instances. Per address
+    limits are generous: many buyers in China share one address behind carrier NAT; per install ones are tight."""
+
+    orders_per_ip: tuple[int, int]
+    orders_per_install: tuple[int, int]
+    activations_per_ip: tuple[int, int]
+    activations_per_install: tuple[int, int]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> RateLimitSettings:
+        env = resolved_env(env)
+        return cls(
+            orders_per_ip=_rate(env, "RATE_LIMIT_ORDERS_PER_IP", (120, 600)),
+            orders_per_install=_rate(env, "RATE_LIMIT_ORDERS_PER_INSTALL", (20, 600)),
+            activations_per_ip=_rate(env, "RATE_LIMIT_ACTIVATIONS_PER_IP", (120, 600)),
+            activations_per_install=_rate(env, "RATE_LIMIT_ACTIVATIONS_PER_INSTALL", (30, 600)),
+        )

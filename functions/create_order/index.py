@@ -21,9 +21,10 @@ def products(request: Request, params: Mapping[str, str]) -> Response:
 
 def create(request: Request, params: Mapping[str, str]) -> Response:
     body = request.json()
-    created = container().purchases.create(
-        str(body.get("product_id", "")), str(body.get("install_id", "")), request.headers.get("idempotency-key")
-    )
+    install_id = str(body.get("install_id", ""))
+    c = container()
+    c.rate_limits.orders(request.source_ip, install_id)
+    created = c.purchases.create(str(body.get("product_id", "")), install_id, request.headers.get("idempotency-key"))
     order = created.order
     return Response.json(
         200 if created.replayed else 201,

@@ -20,21 +20,33 @@ def _fields(request: Request, *names: str) -> list[str]:
     return [str(v) for v in values]
 
 
-def activate(request: Request, params: Mapping[str, str]) -> Response:
+def _key_and_install(request: Request) -> tuple[str, str]:
+    """The licence key and install id of a call that presents a key: counted against the rate limits first."""
     key, install_id = _fields(request, "license_key", "install_id")
-    return Response.json(200, container().licences.activate(key, install_id))
+    container().rate_limits.activations(request.source_ip, install_id)
+    return key, install_id
+
+
+def activate(request: Request, params: Mapping[str, str]) -> Response:
+    key, install_id = _key_and_install(request)
+    try:
+        return Response.json(200, container().licences.activate(key, install_id))
+    except errors.Conflict as exc:
+        if exc.code == "DEVICE_LIMIT_REACHED":
+            container().security_events.record("device_limit_reached", source_ip=request.source_ip)
+        raise
 
 
 def validate(request: Request, params: Mapping[str, str]) -> Response:
     body = request.json()
     if isinstance(body.get("token"), str):
         return Response.json(200, container().licences.validate_token(body["token"]))
-    key, install_id = _fields(request, "license_key", "install_id")
+    key, install_id = _key_and_install(request)
     return Response.json(200, container().licences.validate_key(key, install_id))
 
 
 def deactivate(request: Request, params: Mapping[str, str]) -> Response:
-    key, install_id = _fields(request, "license_key", "install_id")
+    key, install_id = _key_and_install(request)
     return Response.json(200, container().licences.deactivate(key, install_id))
 
 

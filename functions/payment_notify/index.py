@@ -11,6 +11,7 @@ from typing import Any
 from shared.bootstrap import container
 from shared.http.app import Router, serve
 from shared.http.request import Request, Response
+from shared.services.notifications import NotificationRejected
 
 
 def notify(request: Request, params: Mapping[str, str]) -> Response:
@@ -20,8 +21,19 @@ def notify(request: Request, params: Mapping[str, str]) -> Response:
             from shared.services.notifications import rejected  # the service's module, loaded on this rare path
 
             rejected("duplicated_header", header=name)
+            container().security_events.record(
+                "notify_rejected", reason="duplicated_header", source_ip=request.source_ip
+            )
             return Response.json(400, {"code": "FAIL", "message": f"duplicated {name} header"})
-    container().notifications.handle(request.headers, request.body)
+    c = container()
+    try:
+        c.notifications.handle(request.headers, request.body)
+    except NotificationRejected as exc:
+        from shared.services.notifications import rejection_reason
+
+        reason = rejection_reason(exc.__cause__) if isinstance(exc.__cause__, Exception) else "malformed"
+        c.security_events.record("notify_rejected", reason=reason, source_ip=request.source_ip)
+        raise
     return Response.empty(204)
 
 

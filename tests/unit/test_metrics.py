@@ -282,8 +282,10 @@ def test_a_notification_with_a_duplicated_signature_header_is_counted_by_the_fun
     headers = Headers([("wechatpay-signature", "a")], duplicated=["wechatpay-signature"])
     request = Request("POST", "/v1/notify/wechatpay", {}, headers, b"{}", "r-dup", None, "fc3")
     assert notify_fn.notify(request, {}).status == 400
-    (line,) = metrics()
+    (line,) = metrics("notify_rejected")
     assert (line["metric"], line["reason"], line["value"]) == ("notify_rejected", "duplicated_header", 1)
+    (event,) = metrics("security_events")  # counted as a security event too (audited when storage is reachable)
+    assert (event["kind"], event["reason"]) == ("notify_rejected", "duplicated_header")
 
 
 # -- bill_discrepancies, job_duration_ms ------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from shared import errors, log
 from shared.config import AdminSettings
 from shared.domain.admin import AdminKey, key_hash, matches, parse_key
+from shared.services.security import SecurityEvents
 from shared.storage.port import Storage
 
 LOCKOUT_REPORT = "admin_auth_lockout"
@@ -26,8 +27,14 @@ _DUMMY_HASH = key_hash("wxak_000000000000_" + "A" * 43)
 
 
 class AdminAuth:
-    def __init__(self, storage: Storage, settings: AdminSettings, clock: Callable[[], int]):
-        self._storage, self._settings, self._clock = storage, settings, clock
+    def __init__(
+        self,
+        storage: Storage,
+        settings: AdminSettings,
+        clock: Callable[[], int],
+        events: SecurityEvents | None = None,
+    ):
+        self._storage, self._settings, self._clock, self._events = storage, settings, clock, events
 
     def authenticate(self, authorization: str | None, source_ip: str | None) -> AdminKey:
         """The admin key presented as `Bearer <key>`: 401 UNAUTHENTICATED (never saying why), or 429 RATE_LIMITED
@@ -61,6 +68,8 @@ class AdminAuth:
         size = self._settings.auth_window_seconds
         failures = self._storage.hit_counter(_COUNTER + address, window, (window + 1) * size)
         log.warning("admin_auth_failed", source_ip=address, failures=failures)
+        if self._events is not None:
+            self._events.record("admin_auth_failed", reference=f"address:{address}", source_ip=address)
         if failures < self._settings.auth_max_failures:
             return
         lockout = {"source_ip": address, "window_start": window * size, "until": (window + 1) * size}
@@ -68,6 +77,8 @@ class AdminAuth:
         if failures == self._settings.auth_max_failures:
             self._storage.record_anomaly("ADMIN_AUTH_LOCKOUT", None, _lockout_key(address, window), lockout, now)
             log.warning("admin_auth_locked_out", source_ip=address, until=lockout["until"])
+            if self._events is not None:
+                self._events.record("admin_auth_locked_out", reference=f"address:{address}", source_ip=address)
 
     def _limited(self, now: int, window: int) -> errors.RateLimited:
         retry_after = (window + 1) * self._settings.auth_window_seconds - now
