@@ -75,6 +75,9 @@ class RefundService:
     def _new(self, order: Order, amount_fen: int | None, reason: str, operator: str, out_refund_no: str) -> Refund:
         now = self._clock()
         refunds = self._storage.refunds_for_order(order.order_id)
+        same = next((r for r in refunds if r.out_refund_no == out_refund_no), None)
+        if same is not None:  # the same request, stored since `request` looked: that refund, not a refusal
+            return same
         amount = amount_fen if amount_fen is not None else refundable_fen(order.amount_fen, refunds)
         refusal = refund_refusal(order, refunds, amount, now)
         if refusal is not None:

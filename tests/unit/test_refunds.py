@@ -245,3 +245,18 @@ def test_the_order_status_poll_hands_out_no_token_for_a_revoked_licence() -> Non
     assert view["status"] == "REFUNDED" and view["license"]["status"] == "REVOKED"
     assert view["license"]["token"] is None
     assert world.storage.get_licence(licence_id_for(order.order_id)).revoke_reason == "REFUNDED"  # type: ignore[union-attr]
+
+
+def test_the_same_request_twice_at_the_same_moment_is_one_refund_not_a_refusal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second request looked before the first stored its refund, then finds it among the order's refunds: it
+    answers that refund (not REFUND_TOO_SOON or NOTHING_TO_REFUND), and WeChat is asked once."""
+    world = World()
+    order = world.paid_order()
+    first = world.refund(order.order_id)
+    get_refund = world.storage.get_refund
+    monkeypatch.setattr(world.storage, "get_refund", lambda out_refund_no: None)  # looked before the first stored
+    second = world.refund(order.order_id)
+    monkeypatch.setattr(world.storage, "get_refund", get_refund)
+    assert second["out_refund_no"] == first["out_refund_no"]
+    assert len(world.storage.refunds_for_order(order.order_id)) == 1
+    assert [call[0] for call in world.gateway.calls].count("refund") == 1
