@@ -55,7 +55,8 @@ class OrderPage:
 
 @dataclass(frozen=True)
 class DayTotals:
-    """One day's figures (days start at `offset` seconds after UTC midnight: 28800 for China Standard Time)."""
+    """One day's figures. Days start `offset` seconds after UTC midnight: China Standard Time's midnight is 16:00 UTC
+    the day before, so its offset is 57600 (86400 - 8 h), and a day start is always `offset + k * 86400`."""
 
     day: int  # the day's start, Unix seconds
     orders_created: int
