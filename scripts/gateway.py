@@ -17,7 +17,7 @@ import signal
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -50,9 +50,12 @@ def function_for(method: str, path: str) -> str | None:
 
 
 def invoke(
-    function: str, platform: str, method: str, target: str, headers: dict[str, str], body: bytes
+    function: str, platform: str, method: str, target: str, headers: Sequence[tuple[str, str]], body: bytes
 ) -> dict[str, Any]:
-    """Build the platform's event, call the function's handler, return its answer (runs in a worker)."""
+    """Build the platform's event, call the function's handler, return its answer (runs in a worker).
+
+    `headers` are every (name, value) pair as received: the event builders comma-join a repeated name as both
+    clouds do, so a function sees a header sent twice (a dict here would keep only the last value)."""
     from shared.http import fc3, scf
 
     parts = urlsplit(target)
@@ -174,7 +177,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._answer(
                 404, {"Content-Type": "application/json"}, b'{"error":{"code":"NOT_FOUND","message":"no such route"}}'
             )
-        headers = {name: value for name, value in self.headers.items()}
+        headers = list(self.headers.items())
         started = time.monotonic()
         executor = self.server.executor
         try:
