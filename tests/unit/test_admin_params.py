@@ -59,6 +59,20 @@ def test_an_order_search_reads_every_filter_with_inclusive_days() -> None:
         ({"limit": "201"}, "INVALID_LIMIT"),
         ({"limit": "-1"}, "INVALID_LIMIT"),
         ({"limit": "ten"}, "INVALID_LIMIT"),
+        ({"limit": "\u00b2"}, "INVALID_LIMIT"),  # superscript two: isdigit() says yes, int() says no
+        ({"limit": "\u2460"}, "INVALID_LIMIT"),  # circled one
+        ({"limit": "\u0665"}, "INVALID_LIMIT"),  # Arabic-Indic five: int() would read it
+        ({"limit": "+5"}, "INVALID_LIMIT"),
+        ({"limit": " 5"}, "INVALID_LIMIT"),
+        ({"limit": "9" * 5000}, "INVALID_LIMIT"),  # past int()'s digit limit
+        ({"from": "\u0662\u0660\u0662\u0666-01-01"}, "INVALID_DATE"),
+        ({"from": "\uff12\uff10\uff12\uff16-01-01"}, "INVALID_DATE"),  # full-width digits
+        ({"from": "2026-01-01\n"}, "INVALID_DATE"),
+        ({"from": "0001-01-01"}, "INVALID_DATE"),
+        ({"to": "1999-12-31"}, "INVALID_DATE"),
+        ({"to": "2101-01-01"}, "INVALID_DATE"),
+        ({"to": "9999-12-31"}, "INVALID_DATE"),
+        ({"from": "-2026-01-01"}, "INVALID_DATE"),
         ({"order_id": "a b"}, "INVALID_ORDER_ID"),
         ({"transaction_id": "42/00"}, "INVALID_TRANSACTION_ID"),
         ({"cursor": "x" * 2000}, "INVALID_CURSOR"),
@@ -79,6 +93,30 @@ def test_stats_default_to_the_last_30_china_days_and_refuse_more_than_366() -> N
     assert params.stats_range({"from": "2025-01-01", "to": "2026-01-01"}, now).days == 366
     assert code_of(lambda: params.stats_range({"from": "2024-12-31", "to": "2026-01-01"}, now)) == "RANGE_TOO_LONG"
     assert code_of(lambda: params.stats_range({"limit": "3"}, now)) == "UNKNOWN_PARAMETER"
+
+
+def test_a_limit_may_carry_leading_zeros_and_reaches_the_maximum() -> None:
+    assert params.list_limit({"limit": "007"}) == 7
+    assert params.list_limit({"limit": str(params.MAX_PAGE)}) == params.MAX_PAGE
+
+
+@pytest.mark.parametrize(
+    "query", [{"to": "0001-01-05"}, {"from": "0001-01-01"}, {"to": "9999-12-31"}, {"from": "9999-12-31"}]
+)
+def test_stats_days_at_the_ends_of_the_calendar_are_a_400_not_an_overflow(query: dict[str, str]) -> None:
+    assert code_of(lambda: params.stats_range(query, CST_2026_01_01)) == "INVALID_DATE"
+
+
+def test_stats_accept_the_first_and_last_days_of_the_sane_range() -> None:
+    early = params.stats_range({"to": "2000-01-05"}, CST_2026_01_01)
+    assert (early.last, early.days) == (dt.date(2000, 1, 5), params.STATS_DEFAULT_DAYS)
+    late = params.stats_range({"from": "2100-12-31"}, CST_2026_01_01)
+    assert (late.first, late.last) == (dt.date(2100, 12, 31), dt.date(2100, 12, 31))
+
+
+@pytest.mark.parametrize("value", ["0001-01-01", "9999-12-31", "\uff12\uff10\uff12\uff16-01-01", "2026-13-01"])
+def test_a_report_date_outside_the_calendar_or_oddly_written_is_invalid(value: str) -> None:
+    assert code_of(lambda: params.report_date(value)) == "INVALID_DATE"
 
 
 def test_audit_and_list_parameters() -> None:

@@ -18,6 +18,9 @@ MAX_PAGE = 200
 DEFAULT_PAGE = 50
 STATS_DEFAULT_DAYS = 30
 STATS_MAX_DAYS = 366
+# Days the API reads: wide enough for any order, narrow enough that no default range or bound leaves the calendar.
+EARLIEST_DAY = dt.date(2000, 1, 1)
+LATEST_DAY = dt.date(2100, 12, 31)
 _ORDER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _TRANSACTION_ID = re.compile(r"[0-9A-Za-z]{1,64}")
 _PRODUCT_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -86,18 +89,28 @@ def limit(query: Mapping[str, str], default: int = DEFAULT_PAGE, maximum: int = 
     raw = query.get("limit", "")
     if raw == "":
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    # isdigit() alone accepts "²" and "①", which int() refuses; the length cap keeps int() off huge strings.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or not 1 <= int(raw) <= maximum:
         raise _invalid("limit", f"limit must be a whole number from 1 to {maximum}", "INVALID_LIMIT")
     return int(raw)
+
+
+def _sane_day(raw: str) -> dt.date | None:
+    parsed = parse_day(raw)
+    return parsed if parsed is not None and EARLIEST_DAY <= parsed <= LATEST_DAY else None
 
 
 def day(query: Mapping[str, str], name: str) -> dt.date | None:
     raw = query.get(name, "")
     if raw == "":
         return None
-    parsed = parse_day(raw)
+    parsed = _sane_day(raw)
     if parsed is None:
-        raise _invalid(name, f"{name} must be a day written YYYY-MM-DD (China time)", "INVALID_DATE")
+        raise _invalid(
+            name,
+            f"{name} must be a day written YYYY-MM-DD (China time), from {EARLIEST_DAY} to {LATEST_DAY}",
+            "INVALID_DATE",
+        )
     return parsed
 
 
@@ -164,6 +177,8 @@ def audit_page(query: Mapping[str, str]) -> AuditPage:
 
 
 def report_date(value: str) -> str:
-    if parse_day(value) is None:
-        raise ValidationFailed("the report's date must be written YYYY-MM-DD", code="INVALID_DATE")
+    if _sane_day(value) is None:
+        raise ValidationFailed(
+            f"the report's date must be written YYYY-MM-DD, from {EARLIEST_DAY} to {LATEST_DAY}", code="INVALID_DATE"
+        )
     return value
