@@ -128,9 +128,12 @@ def test_retention_purges_only_what_is_older_than_its_period() -> None:
     world.storage.claim_idempotency_key(IdempotencyRecord("new", "p", "o2", world.now - day))
     world.storage.record_notification("n-old", "TRANSACTION.SUCCESS", "o1", world.now - 31 * day)
     world.storage.record_notification("n-new", "TRANSACTION.SUCCESS", "o2", world.now - 29 * day)
+    world.storage.hit_counter("rl:orders_per_ip:old", 1, world.now - 1)
+    world.storage.hit_counter("rl:orders_per_ip:new", 2, world.now + 600)
     job = Retention(world.storage, world.clock, 1, idempotency_days=7, notification_days=30)
-    assert job({}) == {"purged_idempotency": 1, "purged_notifications": 1}
+    assert job({}) == {"purged_idempotency": 1, "purged_notifications": 1, "purged_counters": 1}
     assert set(world.storage.idempotency) == {"new"} and set(world.storage.notifications) == {"n-new"}
+    assert list(world.storage.counters) == [("rl:orders_per_ip:new", 2)]
 
 
 def test_a_second_run_at_the_same_time_is_skipped_and_a_finished_run_frees_the_lease() -> None:

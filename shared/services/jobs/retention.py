@@ -1,7 +1,7 @@
 """Retention (README, "Retention"): what is kept only as long as it serves its purpose is deleted in batches.
 
 Idempotency keys only replay a checkout's retries; processed-notification ids only need to outlive WeChat's
-retries (about 24 h). Orders, refunds, licences, activations, the order timeline, anomalies and reports are the
+retries (about 24 h); the rate-limit and security-event counters only their window. Orders, refunds, licences, activations, the order timeline, anomalies and reports are the
 merchant's books and are kept.
 """
 
@@ -25,6 +25,7 @@ class Retention:
         self._datasets = (
             ("idempotency_keys", "purged_idempotency", idempotency_days),
             ("notifications", "purged_notifications", notification_days),
+            ("rate_limits", "purged_counters", 0),  # counters past their window's expiry
         )
 
     def __call__(self, options: Mapping[str, Any]) -> dict[str, Any]:
