@@ -184,7 +184,7 @@ def test_migrate_creates_each_table_once_keeping_one_version_forever(
     storage: TablestoreStorage, client: FakeOTSClient
 ) -> None:
     assert storage.migrate() == []
-    assert storage.schema_version() == SCHEMA_VERSION == 2
+    assert storage.schema_version() == SCHEMA_VERSION == 3
     assert TablestoreStorage(client, table_prefix="other_").schema_version() == 0
     options = client.describe_table(storage.tables.orders).table_options
     assert (options.max_version, options.time_to_live) == (1, -1)

@@ -65,7 +65,7 @@ def test_an_order_leaving_a_state_takes_its_index_rows_with_it(storage: Tablesto
     }
 
 
-def test_a_payment_costs_three_reads_and_five_writes(storage: TablestoreStorage, client: FakeOTSClient) -> None:
+def test_a_payment_costs_three_reads_and_six_writes(storage: TablestoreStorage, client: FakeOTSClient) -> None:
     order = make_order()
     storage.insert_order(order)
     client.calls.clear()
@@ -78,6 +78,7 @@ def test_a_payment_costs_three_reads_and_five_writes(storage: TablestoreStorage,
             ("GetRow", t.orders_by_expiry),
             ("PutRow", t.orders_by_status),  # the rows it enters
             ("PutRow", t.orders_by_paid),
+            ("PutRow", t.orders_by_transaction),
             ("UpdateRow", t.orders),  # the compare-and-set
             ("DeleteRow", t.orders_by_status),  # the rows it left
             ("DeleteRow", t.orders_by_expiry),
@@ -156,7 +157,7 @@ def test_reindexing_puts_orders_of_the_previous_version_into_the_job_lists_once(
     values = {name: value for name, value in order.__dict__.items() if name != "order_id"} | {"status": "PENDING"}
     assert ops.insert(t.orders, [("order_id", order.order_id)], values)  # no index rows, no `gen`
     assert storage.orders_expired(FAR, 10) == []
-    assert storage.reindex() == 3  # its history, status and expiry rows
+    assert storage.reindex() == 4  # its history, status, expiry and by-creation rows
     assert storage.orders_expired(FAR, 10) == [order]
     assert storage.orders_in_status(OrderStatus.PENDING, FAR, 10) == [order]
     assert storage.reindex() == 0
