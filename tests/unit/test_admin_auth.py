@@ -7,6 +7,7 @@ import pytest
 
 from shared import errors
 from shared.domain.admin import Role
+from shared.services.admin.auth import REFUSED
 from tests.unit.admin_world import MAX_FAILURES, WINDOW, AdminWorld
 
 pytestmark = pytest.mark.usefixtures("fresh_log_context")
@@ -60,6 +61,28 @@ def test_a_request_without_a_key_is_refused_but_not_counted_as_a_failed_attempt(
         assert rejected(world, None).code == "UNAUTHENTICATED"
         assert rejected(world, "  ").code == "UNAUTHENTICATED"
     assert world.auth.authenticate(f"Bearer {key}", ADDRESS) == record
+
+
+def test_every_401_has_one_message_that_says_neither_whether_a_key_came_nor_what_was_wrong_with_it() -> None:
+    world = AdminWorld()
+    _, key = world.key()
+    created = world.keys.create("ops", "bob", "viewer")
+    world.keys.revoke("ops", created["key_id"])
+    presented = [
+        None,
+        "",
+        "  ",
+        "Bearer ",
+        f"Basic {key}",
+        "Bearer " + key[:-1] + ("B" if key[-1] != "B" else "C"),
+        "Bearer wxak_0123456789ab_" + "A" * 43,
+        "Bearer not-a-key",
+        f"Bearer {created['key']}",
+    ]
+    # One address each, so that no lockout interferes.
+    refusals = [rejected(world, auth, f"198.51.100.{10 + i}") for i, auth in enumerate(presented)]
+    seen = [(type(e), e.status, e.code, e.message, e.details) for e in refusals]
+    assert seen == [(errors.Unauthenticated, 401, "UNAUTHENTICATED", REFUSED, refusals[0].details)] * len(presented)
 
 
 def test_after_too_many_failures_the_address_is_locked_out_even_with_the_right_key_until_the_window_ends() -> None:

@@ -684,6 +684,8 @@ function renderMessage(id) {
 function errorMessage(error) {
   if (!(error instanceof ApiError)) return { kind: "error", text: String(error?.message ?? error) };
   if (error.status === 0) return { kind: "error", key: "error.network" };
+  // Every 401 carries one message whatever was wrong with the key: the dashboard words it itself.
+  if (error.status === 401) return { kind: "error", key: "signin.expired" };
   if (error.status === 403) return { kind: "error", key: "error.forbidden" };
   if (error.status === 429) return { kind: "error", key: "error.rateLimited", vars: { wait: waitText(error.retryAfter) } };
   return { kind: "error", key: "error.api", vars: { message: error.message, code: error.code } };

@@ -22,6 +22,8 @@ from shared.storage.port import Storage
 LOCKOUT_REPORT = "admin_auth_lockout"
 _COUNTER = "admin_auth_failures:"
 _UNKNOWN_ADDRESS = "unknown"
+# The one message of every 401: a missing, malformed, unknown, wrong or revoked key must be indistinguishable.
+REFUSED = "a valid admin API key is required: Authorization: Bearer <key>"
 # Compared against when the key_id is unknown, so that an unknown key costs what a wrong one does.
 _DUMMY_HASH = key_hash("wxak_000000000000_" + "A" * 43)
 
@@ -45,11 +47,11 @@ class AdminAuth:
         if self._storage.get_report(LOCKOUT_REPORT, _lockout_key(address, window)) is not None:
             raise self._limited(now, window)
         if not authorization or not authorization.strip():
-            raise errors.Unauthenticated("an admin API key is required: Authorization: Bearer <key>")
+            raise errors.Unauthenticated(REFUSED)
         key = self._check(authorization)
         if key is None:
             self._failed(address, now, window)
-            raise errors.Unauthenticated("the admin API key is not valid")
+            raise errors.Unauthenticated(REFUSED)
         return key
 
     def _check(self, authorization: str) -> AdminKey | None:
