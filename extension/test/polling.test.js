@@ -130,8 +130,33 @@ describe("polling an order", () => {
     const order = await integration.createOrder("pro-monthly");
     server.orders.get(order.order_id).poll_token = "rotated";
     const result = await integration.watch(order);
-    assert.deepEqual([result.state, result.step.action], ["lost", "new_qr"]);
+    assert.deepEqual([result.state, result.step], ["lost", { message: "stepOrderLost", action: "new_qr" }]);
     assert.deepEqual(await integration.pendingOrders(), []);
+  });
+
+  it("an order the server no longer knows is forgotten exactly as one whose poll token is refused", async () => {
+    const { server, integration } = await harness();
+    const order = await integration.createOrder("pro-monthly");
+    server.orders.delete(order.order_id);
+    const result = await integration.watch(order);
+    assert.deepEqual([result.state, result.step], ["lost", { message: "stepOrderLost", action: "new_qr" }]);
+    assert.deepEqual(await integration.pendingOrders(), []);
+  });
+
+  it("the fake server answers a wrong poll token as the real one does: the 404 of an unknown order", async () => {
+    const { server, integration } = await harness();
+    const order = await integration.createOrder("pro-monthly");
+    const poll = async (orderId, token) => {
+      const answer = await server.fetch(`https://api.example.test/v1/orders/${orderId}`, {
+        headers: { Authorization: `Bearer ${token}` },
+      });
+      return [answer.status, await answer.text()];
+    };
+    const wrongToken = await poll(order.order_id, "not-the-token");
+    const unknownOrder = await poll("o999999999999999999999", order.poll_token);
+    assert.deepEqual(wrongToken, unknownOrder);
+    assert.equal(wrongToken[0], 404);
+    assert.equal(JSON.parse(wrongToken[1]).error.code, "ORDER_NOT_FOUND");
   });
 });
 

@@ -148,8 +148,8 @@ export class FakeServer {
 
   async #orderStatus(orderId, headers) {
     const order = this.orders.get(orderId);
-    if (!order) return this.#error(404, "ORDER_NOT_FOUND");
-    if (headers.authorization !== `Bearer ${order.poll_token}`) return this.#error(401, "INVALID_POLL_TOKEN");
+    // As the real server: a wrong or missing poll token gets the very answer an unknown order gets.
+    if (!order || headers.authorization !== `Bearer ${order.poll_token}`) return this.#error(404, "ORDER_NOT_FOUND");
     const licence = order.licence && {
       license_key: order.licence.key,
       license_id: order.licence.id,
