@@ -3,12 +3,14 @@ apply path) and leaves exactly one audit entry — who, what, before, after, out
 
 from __future__ import annotations
 
+import io
+import json
 from typing import Any
 
 import pytest
 
 from scripts.ops import default_request_key as ops_request_key
-from shared import errors
+from shared import errors, log
 from shared.domain.admin import Role
 from shared.domain.licences import LicenceStatus, licence_id_for
 from shared.domain.orders import OrderStatus
@@ -156,6 +158,27 @@ def test_confirm_paid_when_wechat_cannot_say_or_knows_no_such_order() -> None:
     ]
     assert world.audit()[0].before is None
     assert world.order(order.order_id).status is OrderStatus.PENDING
+
+
+def test_an_operator_s_revocation_is_counted_once_with_a_fixed_reason_never_the_operator_s_words() -> None:
+    world = AdminWorld()
+    order = world.paid_order()
+    licence_id = licence_id_for(order.order_id)
+    caller = world.caller()
+    stream = io.StringIO()
+    log.configure(stream=stream)
+    try:
+        world.operations.revoke(caller, licence_id, body(reason="chargeback from 张三"))
+        failing(lambda: world.operations.revoke(caller, licence_id, body(reason="again")))
+        world.operations.reinstate(caller, licence_id, body(reason="resolved"))
+        failing(lambda: world.operations.revoke(caller, "LnoSuch", body(reason="x")))
+        failing(lambda: world.operations.revoke(world.caller(Role.VIEWER), licence_id, body(reason="x")))
+    finally:
+        log.configure(stream=None)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    revoked = [x for x in lines if x["event"] == "metric" and x["metric"] == "licences_revoked"]
+    assert [(x["value"], x["reason"]) for x in revoked] == [(1, "operator")]
+    assert "张三" not in json.dumps(revoked, ensure_ascii=False)
 
 
 def test_revoke_and_reinstate_a_licence_with_their_conflicts() -> None:

@@ -104,6 +104,8 @@ class AdminOperations:
             if not self._storage.update_licence(licence_id, changes, expect_status=[LicenceStatus.ACTIVE]):
                 raise errors.Conflict("this licence is already revoked", code="LICENSE_REVOKED")
             self._event(licence, "LICENCE_REVOKED", now, {"reason": reason, "by": caller.actor})
+            # A fixed reason: the operator's own words are free text, no metric dimension.
+            log.metric("licences_revoked", reason="operator")
             return self._licence_view(licence_id)
 
         return self._on_licence(caller, "licence.revoke", licence_id, act)
