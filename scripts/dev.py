@@ -92,6 +92,7 @@ def main() -> int:
         timers.start()
     phone = f"{emulator.base_url}/phone"
     print(terminal_qr(phone))
+    print("LOCAL_STACK=1    http:// allowed: local stack only (a deployment refuses http:// URLs)", flush=True)
     print(
         f"API gateway      {stack.gateway.base_url}   (GET /v1/products, POST /v1/orders, ...; {stack.gateway.platform} events)"
     )

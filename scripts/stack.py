@@ -13,6 +13,7 @@ from pathlib import Path
 from emulator.app import Emulator, Settings
 from emulator.server import EmulatorServer
 from scripts.gateway import Gateway
+from shared.config import LOCAL_STACK
 
 
 def dev_secrets(data_dir: Path) -> dict[str, str]:
@@ -31,9 +32,12 @@ def dev_secrets(data_dir: Path) -> dict[str, str]:
 
 
 def function_env(data_dir: Path, merchant: dict[str, str], emulator_url: str, gateway_url: str) -> dict[str, str]:
-    """The settings every function reads, as a deployment would set them, pointed at the emulator."""
+    """The settings every function reads, as a deployment would set them, pointed at the emulator. LOCAL_STACK=1
+    (this stack only, never a deployment) lets the emulator's and the gateway's http:// URLs through
+    (shared/config.py); the functions log `insecure_local_stack` once when they read it."""
     return {
         **dev_secrets(data_dir),
+        LOCAL_STACK: "1",
         "DATA_DIR": str(data_dir),
         "STORAGE_URL": f"sqlite:///{(data_dir / 'app.sqlite3').resolve()}",
         "WECHATPAY_MCHID": merchant["mchid"],

@@ -3,6 +3,12 @@
 Each function builds only the sections it needs (the composition root asks lazily), and a missing required
 setting stops start-up with a message naming it — never its value. A value may name a secret instead of holding it
 (`kms://...`, `ssm://...`: see shared/secrets): it is fetched on first read, once per instance.
+
+Every URL the functions call or give out (WECHATPAY_BASE_URL, WECHATPAY_NOTIFY_URL, BACKUP_S3_ENDPOINT) must be
+`https://`. Only the local stack (scripts/stack.py, which `make dev` and the tests run) sets `LOCAL_STACK=1`, which
+also allows `http://` (its emulator and gateway listen on plain HTTP on 127.0.0.1); the first settings read of such
+an instance logs the warning `insecure_local_stack`. A deployment never sets it (the dry run refuses a template that
+does).
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from shared.errors import ConfigError
 from shared.secrets import resolved_env
@@ -40,6 +47,64 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
+LOCAL_STACK = "LOCAL_STACK"
+NOTIFY_URL_MAX_LENGTH = 255  # WeChat's notify_url limit (wechatpay-v3-reference §3)
+_warned_local_stack = False
+
+
+def local_stack(env: Mapping[str, str]) -> bool:
+    """True only in the local stack (`LOCAL_STACK=1`, set by scripts/stack.py): `http://` URLs are then allowed.
+    The first call that finds it set logs one warning per process, so that a deployment that has it says so."""
+    global _warned_local_stack
+    raw = env.get(LOCAL_STACK, "").strip()
+    if raw in ("", "0"):
+        return False
+    if raw != "1":
+        raise ConfigError(f"setting {LOCAL_STACK} must be 1 (the local stack only) or unset")
+    if not _warned_local_stack:
+        _warned_local_stack = True
+        from shared import log
+
+        log.warning("insecure_local_stack", message="http:// allowed: local stack only")
+    return True
+
+
+def https_url(
+    env: Mapping[str, str], name: str, value: str, *, what: str = "an https:// URL", bare: bool = True
+) -> str:
+    """`value` checked as an absolute https:// URL with a host and no credentials (http:// too in the local stack);
+    `bare` (default): no query string or fragment either. Messages name the setting, never its value: a URL may hold
+    credentials."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises ValueError on a port that is not a number)
+    except ValueError:
+        raise ConfigError(f"setting {name} must be {what}") from None
+    scheme = parts.scheme.lower()
+    if scheme == "http" and not local_stack(env):
+        raise ConfigError(f"setting {name} must be an https:// URL (http:// only in the local stack, {LOCAL_STACK}=1)")
+    if scheme not in ("https", "http") or not parts.hostname or any(c.isspace() for c in value):
+        raise ConfigError(f"setting {name} must be {what}")
+    if parts.username is not None or parts.password is not None:
+        raise ConfigError(f"setting {name} must not carry credentials (user:password@)")
+    if bare and (parts.query or parts.fragment or "?" in value or "#" in value):
+        raise ConfigError(f"setting {name} must have no query string or fragment")
+    return value
+
+
+def notify_url(env: Mapping[str, str], name: str = "WECHATPAY_NOTIFY_URL") -> str:
+    """WeChat's rules for a notify_url (wechatpay-v3-reference §3): absolute, https://, reachable from the internet
+    without parameters (no query string, no fragment), at most 255 characters. Empty stays empty: the notify
+    function reads the setting without needing it."""
+    value = env.get(name, "").strip()
+    if not value:
+        return ""
+    https_url(env, name, value, what="an https:// URL with a host (WeChat's notify_url rules)", bare=True)
+    if len(value) > NOTIFY_URL_MAX_LENGTH:
+        raise ConfigError(f"setting {name} must be at most {NOTIFY_URL_MAX_LENGTH} characters")
+    return value
+
+
 def _pem(value: str) -> str:
     """PEM text from an environment variable, where newlines are often written as literal \\n."""
     return value.replace("\\n", "\n")
@@ -59,6 +124,7 @@ class AppSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> AppSettings:
         env = resolved_env(env)
+        local_stack(env)  # every function reads these first: a local stack says so at once
         secret = _required(env, "SERVER_SECRET")
         if len(secret) < 32:
             raise ConfigError("setting SERVER_SECRET must be at least 32 characters of random data")
@@ -104,18 +170,28 @@ class WeChatPaySettings:
         certificates = tuple(_PEM_BLOCK.findall(_pem(env.get("WECHATPAY_PLATFORM_CERTIFICATES", ""))))
         if not public_key and not certificates and not outbound:
             raise ConfigError("missing required setting WECHATPAY_PUBLIC_KEY (or WECHATPAY_PLATFORM_CERTIFICATES)")
+        notify = notify_url(env)
+        if outbound and not notify:
+            raise ConfigError("missing required setting WECHATPAY_NOTIFY_URL")
         return cls(
             mchid=_required(env, "WECHATPAY_MCHID"),
             appid=_required(env, "WECHATPAY_APPID"),
             apiv3_key=apiv3_key,
-            notify_url=_required(env, "WECHATPAY_NOTIFY_URL") if outbound else env.get("WECHATPAY_NOTIFY_URL", ""),
-            base_url=env.get("WECHATPAY_BASE_URL", "").strip().rstrip("/") or DEFAULT_WECHATPAY_BASE_URL,
+            notify_url=notify,
+            base_url=_base_url(env),
             merchant_serial_no=_required(env, "WECHATPAY_MERCHANT_SERIAL_NO") if outbound else None,
             merchant_private_key=_pem(_required(env, "WECHATPAY_MERCHANT_PRIVATE_KEY")) if outbound else None,
             public_key_pem=_pem(public_key) or None,
             public_key_id=public_key_id or None,
             platform_certificates=certificates,
         )
+
+
+def _base_url(env: Mapping[str, str]) -> str:
+    value = env.get("WECHATPAY_BASE_URL", "").strip().rstrip("/")
+    if not value:
+        return DEFAULT_WECHATPAY_BASE_URL
+    return https_url(env, "WECHATPAY_BASE_URL", value, what="an https:// URL (WeChat Pay's API host)", bare=True)
 
 
 @dataclass(frozen=True)
@@ -159,8 +235,9 @@ class BackupSettings:
     def from_env(cls, env: Mapping[str, str]) -> BackupSettings:
         env = resolved_env(env)
         endpoint = _required(env, "BACKUP_S3_ENDPOINT").rstrip("/")
-        if not endpoint.startswith(("https://", "http://")):
-            raise ConfigError("setting BACKUP_S3_ENDPOINT must be an http(s) URL")
+        https_url(
+            env, "BACKUP_S3_ENDPOINT", endpoint, what="an https:// URL (the bucket's S3-compatible endpoint)", bare=True
+        )
         style = env.get("BACKUP_S3_ADDRESSING_STYLE", "").strip().lower() or "virtual"
         if style not in BACKUP_ADDRESSING_STYLES:
             raise ConfigError("setting BACKUP_S3_ADDRESSING_STYLE must be virtual or path")

@@ -49,7 +49,11 @@ _openapi: list[bytes] = []  # the file's bytes, read at the first request for it
 def openapi(request: Request, params: Mapping[str, str]) -> Response:
     if not _openapi:
         _openapi.append(OPENAPI_FILE.read_bytes())
-    return Response(200, _openapi[0], {"Content-Type": "application/json; charset=utf-8"})
+    # The same document until the next deploy: clients and caches may keep it five minutes (every other answer is
+    # no-store).
+    return Response(
+        200, _openapi[0], {"Content-Type": "application/json; charset=utf-8", "Cache-Control": "public, max-age=300"}
+    )
 
 
 router = Router()

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import yaml
 from scripts import package
 from scripts.deploy import settings as s
 from scripts.deploy.checks import ROOT, dry_run, load
+from shared.errors import ConfigError
 from shared.secrets import parse
 
 
@@ -64,6 +65,7 @@ def preflight(cloud: str, env: Mapping[str, str]) -> dict[str, list[str]]:
                     problems.append(
                         f"{function}: {name} is a {reference.provider}:// reference; on {cloud} use {own}://"
                     )
+        problems.extend(f"{function}: {problem}" for problem in _insecure_urls(values))
         size = sum(len(n) + len(v.encode()) for n, v in values.items() if v)
         if size > s.ENV_LIMIT_BYTES:
             problems.append(
@@ -74,6 +76,24 @@ def preflight(cloud: str, env: Mapping[str, str]) -> dict[str, list[str]]:
     if problems:
         raise DeployError("\n".join(problems))
     return providers
+
+
+def _insecure_urls(values: Mapping[str, str]) -> Iterator[str]:
+    """The URL settings as the functions will check them at start-up (https:// only, the notify URL by WeChat's
+    rules): a deployment that would stop at its first request stops here. References are checked when read."""
+    from shared.config import https_url, notify_url
+
+    for name in s.HTTPS_SETTINGS:
+        value = values.get(name, "").strip()
+        try:
+            if not value or parse(value, name) is not None:
+                continue
+            if name == "WECHATPAY_NOTIFY_URL":
+                notify_url({name: value}, name)
+            else:
+                https_url({}, name, value.rstrip("/"))
+        except ConfigError as exc:  # names the setting, never its value
+            yield str(exc)
 
 
 def build_packages(cloud: str, env: Mapping[str, str], providers: Mapping[str, list[str]]) -> None:

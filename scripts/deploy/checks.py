@@ -5,7 +5,9 @@ What it proves: both files parse; every function is declared in both, with its h
 reachable anonymously, timer triggers naming jobs the jobs function knows; every environment name the code reads is
 set in both templates (or is documented as platform-provided or one cloud's own), none is set that the code does
 not read, each setting takes its value from the deploying shell under its own name, and no secret is a literal; the
-FC domain routes send each path to the function the local gateway sends it to. What it cannot prove: that the cloud
+FC domain routes send each path to the function the local gateway sends it to; both are HTTPS only (the FC domain's
+protocol HTTPS with its certificate from the shell and TLS 1.2 at least, the FC triggers' plain-HTTP default URL off,
+no SCF API Gateway trigger), and LOCAL_STACK is in neither. What it cannot prove: that the cloud
 tools accept every property (they only run with credentials; see docs/deploy.md for what was checked and how).
 """
 
@@ -111,6 +113,9 @@ def check_environment(cloud: str, function: str, variables: Any) -> Iterator[str
     for name in sorted(expected - set(variables)):
         yield f"{where}: {name} is not set"
     for name in sorted(set(variables) - expected):
+        if name in s.LOCAL_ONLY:
+            yield f"{where}: {name} is for the local stack only (it allows http:// URLs); never deploy it"
+            continue
         yield f"{where}: {name} is set but {function} does not read it (a typo, or settings.py is out of date)"
     pattern = _FC_ENV if cloud == "fc" else _SCF_ENV
     for name, value in variables.items():
@@ -176,6 +181,10 @@ def _fc_props(function: str, props: Mapping[str, Any], jobs: set[str]) -> Iterat
         (t.get("triggerConfig") or {}).get("authType") == "anonymous" for t in http
     ):
         yield f"{where}: needs an anonymous HTTP trigger"
+    for trigger in http:
+        if (trigger.get("triggerConfig") or {}).get("disableURLInternet") is not True:
+            yield f"{where}: HTTP trigger {trigger.get('triggerName')}: disableURLInternet must be true (its default "
+            "URL also serves plain HTTP; the HTTPS domain is the public entry)"
     if function in s.TIMER_FUNCTIONS:
         yield from _timers(where, [(t.get("triggerConfig") or {}).get("payload") for t in timers], jobs)
 
@@ -196,9 +205,10 @@ def check_domain(resources: Mapping[str, Any]) -> Iterator[str]:
 
     domain = resources.get("domain") or {}
     props = domain.get("props") or {}
-    if domain.get("component") != "fc3-domain" or props.get("protocol") not in ("HTTPS", "HTTP,HTTPS"):
+    if domain.get("component") != "fc3-domain":
         yield "s.yaml: resource domain (component fc3-domain, HTTPS) is missing"
         return
+    yield from check_https_domain(props)
     routed: set[str] = set()
     for route in (props.get("routeConfig") or {}).get("routes") or []:
         match = re.fullmatch(r"\$\{resources\.(\w+)\.props\.functionName\}", str(route.get("functionName")))
@@ -212,6 +222,31 @@ def check_domain(resources: Mapping[str, Any]) -> Iterator[str]:
     for function in s.HTTP_FUNCTIONS:
         if function not in routed:
             yield f"s.yaml domain: no route reaches {function}"
+
+
+TLS_VERSIONS = ("TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+CERT_VARIABLES = {"certificate": "DEPLOY_TLS_CERT_FILE", "privateKey": "DEPLOY_TLS_KEY_FILE"}
+
+
+def check_https_domain(props: Mapping[str, Any]) -> Iterator[str]:
+    """HTTPS only, with the certificate from the deploying shell and nothing older than TLS 1.2."""
+    if props.get("protocol") != "HTTPS":
+        yield "s.yaml domain: protocol must be HTTPS (HTTP or HTTP,HTTPS would serve the API in clear text)"
+    cert = props.get("certConfig") or {}
+    if not cert.get("certName"):
+        yield "s.yaml domain: certConfig.certName is not set"
+    for field, variable in CERT_VARIABLES.items():
+        if cert.get(field) != f"${{env('{variable}')}}":
+            yield f"s.yaml domain: certConfig.{field} must be ${{env('{variable}')}} (never a committed file or PEM)"
+    tls = props.get("tlsConfig") or {}
+    minimum = tls.get("minVersion")
+    if minimum not in TLS_VERSIONS or TLS_VERSIONS.index(minimum) < TLS_VERSIONS.index("TLSv1.2"):
+        yield "s.yaml domain: tlsConfig.minVersion must be TLSv1.2 or TLSv1.3"
+    if not tls.get("maxVersion") or not tls.get("cipherSuites"):
+        yield "s.yaml domain: tlsConfig needs maxVersion and cipherSuites (the component requires all three)"
+    weak = [c for c in tls.get("cipherSuites") or [] if "RC4" in str(c) or "3DES" in str(c) or "ECDHE" not in str(c)]
+    if weak:
+        yield f"s.yaml domain: tlsConfig.cipherSuites must be forward-secret, without RC4 or 3DES: {weak}"
 
 
 def check_scf(document: Mapping[str, Any], jobs: set[str]) -> Iterator[str]:
@@ -248,6 +283,8 @@ def _scf_inputs(function: str, inputs: Mapping[str, Any], jobs: set[str]) -> Ite
         u.get("authType") == "NONE" and (u.get("netConfig") or {}).get("enableExtranet") is True for u in urls
     ):
         yield f"{where}: needs a public function URL (events: http, authType NONE, enableExtranet true)"
+    if any(isinstance(e, dict) and "apigw" in e for e in events):
+        yield f"{where}: no apigw event (API Gateway is retired and may serve plain HTTP); function URLs are HTTPS"
     if function in s.TIMER_FUNCTIONS:
         yield from _timers(where, [t.get("argument") for t in timers], jobs)
 
@@ -260,11 +297,13 @@ def check_names(fc: Mapping[str, Any], scf: Mapping[str, Any], docs: str, root: 
     for table in s.CLOUD_SETTINGS.values():
         in_templates.update(table)
     read = code_env_names(root)
-    for name in sorted(read - in_templates - set(s.PLATFORM_PROVIDED)):
+    for name in sorted(read - in_templates - set(s.PLATFORM_PROVIDED) - set(s.LOCAL_ONLY)):
         yield f"{name} is read by the code but set in neither template nor documented as platform-provided"
     for name in sorted(in_templates - read):
         yield f"{name} is given to functions but no code reads it (scripts/deploy/settings.py is out of date)"
-    for name in sorted(set(s.PLATFORM_PROVIDED) | set(s.DEPLOY_VARIABLES) | set(s.CLOUD_SETTINGS["scf"])):
+    for name in sorted(
+        set(s.PLATFORM_PROVIDED) | set(s.DEPLOY_VARIABLES) | set(s.CLOUD_SETTINGS["scf"]) | set(s.LOCAL_ONLY)
+    ):
         if name not in docs:
             yield f"docs/deploy.md does not document {name}"
     for where, value in _strings(fc):

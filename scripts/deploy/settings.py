@@ -62,14 +62,17 @@ BACKUP = (
     "BACKUP_SECRET_ACCESS_KEY",
     "BACKUP_ENCRYPTION_KEY",
 )
+# Rate limits (RateLimitSettings): order creation in create_order, licence use in license.
+ORDER_LIMITS = ("RATE_LIMIT_ORDERS_PER_IP", "RATE_LIMIT_ORDERS_PER_INSTALL")
+ACTIVATION_LIMITS = ("RATE_LIMIT_ACTIVATIONS_PER_IP", "RATE_LIMIT_ACTIVATIONS_PER_INSTALL")
 # The admin API (AdminSettings): the admin function only.
 ADMIN = ("ADMIN_AUTH_MAX_FAILURES", "ADMIN_AUTH_WINDOW_SECONDS", "ADMIN_ALLOWED_ORIGINS")
 # The merchant's private key goes only where requests to WeChat are signed; the licence service needs no WeChat key.
 FUNCTION_SETTINGS: Mapping[str, tuple[str, ...]] = {
-    "create_order": (*APP, *LIFECYCLE, *OUTBOUND),
+    "create_order": (*APP, *LIFECYCLE, *OUTBOUND, *ORDER_LIMITS),
     "order_status": (*APP, *LIFECYCLE, *OUTBOUND),
     "payment_notify": (*APP, *LIFECYCLE, *INBOUND),
-    "license": (*APP, *LIFECYCLE),
+    "license": (*APP, *LIFECYCLE, *ACTIVATION_LIMITS),
     "jobs": (*APP, *LIFECYCLE, *OUTBOUND, *BACKUP),
     "admin": (*APP, *LIFECYCLE, *OUTBOUND, *ADMIN),  # refunds and confirm-paid call WeChat
 }
@@ -89,6 +92,11 @@ PLATFORM_PROVIDED = (
     "TENCENTCLOUD_SESSIONTOKEN",
     "TENCENTCLOUD_REGION",
 )
+# Read by the code but never given by a template: LOCAL_STACK=1 (scripts/stack.py only) allows http:// URLs.
+LOCAL_ONLY = ("LOCAL_STACK",)
+# URLs the functions call or give out: https:// only in a deployment (shared/config.py refuses http:// at start-up;
+# scripts/deploy refuses it before the tool runs).
+HTTPS_SETTINGS = ("WECHATPAY_NOTIFY_URL", "WECHATPAY_BASE_URL", "BACKUP_S3_ENDPOINT")
 # Never a literal in a template: only the deploying shell's value, with no default.
 SECRET_SETTINGS = (
     "SERVER_SECRET",
@@ -137,6 +145,10 @@ DEFAULTS: Mapping[str, str] = {
     "ADMIN_AUTH_MAX_FAILURES": "10",
     "ADMIN_AUTH_WINDOW_SECONDS": "300",
     "ADMIN_ALLOWED_ORIGINS": "",  # CORS closed: the dashboard is same-origin
+    "RATE_LIMIT_ORDERS_PER_IP": "120/600",
+    "RATE_LIMIT_ORDERS_PER_INSTALL": "20/600",
+    "RATE_LIMIT_ACTIVATIONS_PER_IP": "120/600",
+    "RATE_LIMIT_ACTIVATIONS_PER_INSTALL": "30/600",
 }
 # Deploy-time knobs (never a function's setting), with their defaults; documented in docs/deploy.md.
 DEPLOY_DEFAULTS: Mapping[str, Mapping[str, str]] = {

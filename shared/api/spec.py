@@ -614,7 +614,10 @@ def document() -> Obj:
                 "The public v1 API (orders, licences, WeChat Pay notifications) and the operators' admin API. "
                 'JSON in and out, UTF-8. Errors: `{"error": {"code", "message", "details"?}}`; '
                 'the notification endpoint answers failures in WeChat Pay\'s `{"code": "FAIL", "message"}`. '
-                "Every answer of a function carries X-Request-Id and Cache-Control: no-store."
+                "Every answer of a function carries X-Request-Id, Cache-Control: no-store (this document: public, "
+                "max-age=300), Strict-Transport-Security, X-Content-Type-Options: nosniff, Referrer-Policy: "
+                "no-referrer and X-Frame-Options: DENY; JSON answers also Content-Security-Policy: default-src "
+                "'none'; frame-ancestors 'none'. HTTPS only."
             ),
         },
         "tags": [

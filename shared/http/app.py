@@ -4,6 +4,10 @@
 platform from the event's shape, parses it, routes, runs the handler and renders the answer in that platform's
 shape. Nothing escapes it: an unreadable event is a 400, an unexpected exception a 500 whose details go to the log
 only (an exception escaping to FC or SCF could show the client a stack trace).
+
+Every answer, errors included, leaves `serve` with `X-Request-Id` and the security headers (`SECURITY_HEADERS`:
+HSTS, nosniff, no referrer, no framing), a JSON answer also with `JSON_CSP` unless it set its own policy (the admin
+dashboard's pages do), and `Cache-Control: no-store` unless it set its own caching (the OpenAPI document does).
 """
 
 from __future__ import annotations
@@ -34,6 +38,15 @@ HealthCheck = Callable[[], None]
 Finisher = Callable[[Request, Response], Response]
 
 DEFAULT_MAX_BODY = 16384
+UNMATCHED_ROUTE = "unmatched"  # the log's `route` for 404, 405 and unreadable events
+SECURITY_HEADERS: Mapping[str, str] = {
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+JSON_CSP = "default-src 'none'; frame-ancestors 'none'"
+NO_STORE = "no-store"
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _current_function: ContextVar[str] = ContextVar("shared_http_function", default="")
 
@@ -216,6 +229,7 @@ def _log_unexpected(exc: BaseException) -> None:
 def _dispatch(router: Router, request: Request) -> _Result:
     route: Route | None = None
     try:
+        log.bind(route=UNMATCHED_ROUTE)  # until a route matches: the field is on every request line
         route, params = router.resolve(request.method, request.path)
         log.bind(route=route.template)
         if len(request.body) > route.max_body:
@@ -247,13 +261,26 @@ def _run(event: Any, context: Any, router: Router, platform: _Platform) -> _Resu
         request = platform.parse(event, context)
     except Exception as exc:
         request_id = choose_request_id(getattr(context, "request_id", None))
-        log.bind(request_id=request_id)
+        log.bind(request_id=request_id, route=UNMATCHED_ROUTE)
         if not isinstance(exc, AppError):
             _log_unexpected(exc)
         failure = exc if isinstance(exc, ValidationFailed) else ValidationFailed("the request could not be read")
         return _Result(request_id, error_response(failure), None, failure.code)
     log.bind(request_id=request.request_id)
     return _dispatch(router, request)
+
+
+def secured(response: Response, request_id: str) -> Response:
+    """The headers every answer leaves with. A response's own Cache-Control and Content-Security-Policy win;
+    the others are set whatever the handler gave (same names replace, in any case: never a duplicate)."""
+    own = {name.lower() for name in response.headers}
+    headers = {"X-Request-Id": request_id, **SECURITY_HEADERS}
+    if "cache-control" not in own:
+        headers["Cache-Control"] = NO_STORE
+    content_type = next((v for k, v in response.headers.items() if k.lower() == "content-type"), "")
+    if "content-security-policy" not in own and content_type.split(";")[0].strip().lower() == "application/json":
+        headers["Content-Security-Policy"] = JSON_CSP
+    return response.with_headers(headers)
 
 
 def _outcome(status: int) -> str:
@@ -274,7 +301,7 @@ def serve(event: Any, context: Any, router: Router, *, function: str) -> dict[st
             result = _run(event, context, router, platform)
         finally:
             _current_function.reset(token)
-        response = result.response.with_headers({"X-Request-Id": result.request_id, "Cache-Control": "no-store"})
+        response = secured(result.response, result.request_id)
         level = "error" if response.status >= 500 else "info"
         log.log(
             level,

@@ -136,7 +136,8 @@ def merge_headers(*layers: Mapping[str, str] | None) -> Mapping[str, str]:
 
 @dataclass(frozen=True)
 class Response:
-    """Status, exact body bytes and headers. `shared.http.serve` adds X-Request-Id and enforces no-store."""
+    """Status, exact body bytes and headers. `shared.http.serve` adds X-Request-Id, the security headers and
+    `Cache-Control: no-store` unless the response sets its own."""
 
     status: int
     body: bytes = field(repr=False)

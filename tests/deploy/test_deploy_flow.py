@@ -80,6 +80,28 @@ def test_an_environment_over_4_kb_is_refused_before_the_cloud_refuses_it() -> No
     assert "payment_notify" not in str(raised.value)  # it never receives the private key
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "why"),
+    [
+        ("WECHATPAY_NOTIFY_URL", "http://pay.example.com/v1/notify/wechatpay", "https://"),
+        ("WECHATPAY_NOTIFY_URL", "https://pay.example.com/v1/notify/wechatpay?shop=1", "no query string"),
+        ("WECHATPAY_BASE_URL", "http://emulator.example.com", "https://"),
+        ("BACKUP_S3_ENDPOINT", "http://oss-cn-hangzhou.aliyuncs.com", "https://"),
+    ],
+)
+def test_an_http_url_is_refused_before_the_tool_runs_even_with_the_local_flag(name: str, value: str, why: str) -> None:
+    env = deploy.deploy_environment("fc", None, complete(**{name: value, "LOCAL_STACK": "1"}))
+    with pytest.raises(deploy.DeployError) as raised:
+        deploy.preflight("fc", env)
+    message = str(raised.value)
+    assert f"{name} must" in message and why in message and value not in message
+
+
+def test_an_https_notify_url_reference_is_checked_when_read_not_before() -> None:
+    env = complete(WECHATPAY_NOTIFY_URL="kms://wxpay/urls#notify")
+    assert deploy.preflight("fc", deploy.deploy_environment("fc", None, env))["create_order"] == ["kms"]
+
+
 def test_scf_gets_the_defaults_s_yaml_writes_inline() -> None:
     env = deploy.deploy_environment("scf", "prod", {"DEPLOY_REGION": "ap-shanghai"})
     assert env["SECRETS_SSM_REGION"] == "ap-shanghai" and env["DEPLOY_STAGE"] == "prod"

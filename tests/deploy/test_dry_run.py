@@ -171,6 +171,54 @@ CASES: list[tuple[str, str, Callable[[dict], None], str]] = [  # type: ignore[ty
         "s.yaml domain: POST /v1/notify/wechatpay goes to license, the gateway sends it to payment_notify",
     ),
     (
+        "a domain that also serves plain HTTP",
+        "s.yaml",
+        lambda d: d["resources"]["domain"]["props"].update(protocol="HTTP,HTTPS"),
+        "s.yaml domain: protocol must be HTTPS",
+    ),
+    (
+        "a certificate committed into s.yaml",
+        "s.yaml",
+        lambda d: d["resources"]["domain"]["props"]["certConfig"].update(certificate="./certs/pay.pem"),
+        "s.yaml domain: certConfig.certificate must be ${env('DEPLOY_TLS_CERT_FILE')}",
+    ),
+    (
+        "a domain without its key",
+        "s.yaml",
+        lambda d: d["resources"]["domain"]["props"]["certConfig"].pop("privateKey"),
+        "s.yaml domain: certConfig.privateKey must be ${env('DEPLOY_TLS_KEY_FILE')}",
+    ),
+    (
+        "TLS 1.0 allowed",
+        "s.yaml",
+        lambda d: d["resources"]["domain"]["props"]["tlsConfig"].update(minVersion="TLSv1.0"),
+        "s.yaml domain: tlsConfig.minVersion must be TLSv1.2 or TLSv1.3",
+    ),
+    (
+        "a weak cipher suite",
+        "s.yaml",
+        lambda d: d["resources"]["domain"]["props"]["tlsConfig"]["cipherSuites"].append("TLS_RSA_WITH_RC4_128_SHA"),
+        "s.yaml domain: tlsConfig.cipherSuites must be forward-secret",
+    ),
+    (
+        "a trigger's plain-HTTP default URL left public",
+        "s.yaml",
+        lambda d: d["resources"]["license"]["props"]["triggers"][0]["triggerConfig"].update(disableURLInternet=False),
+        "s.yaml license: HTTP trigger http: disableURLInternet must be true",
+    ),
+    (
+        "an API Gateway trigger on SCF",
+        "template.yaml",
+        lambda d: d["instances"]["license"]["inputs"]["events"].append({"apigw": {"parameters": {}}}),
+        "template.yaml license: no apigw event",
+    ),
+    (
+        "the local stack's flag deployed",
+        "template.yaml",
+        lambda d: scf_env(d, "create_order").update(LOCAL_STACK="${env:LOCAL_STACK}"),
+        "template.yaml create_order: LOCAL_STACK is for the local stack only",
+    ),
+    (
         "the wrong handler",
         "template.yaml",
         lambda d: d["instances"]["order_status"]["inputs"].update(handler="index.handler"),
@@ -209,3 +257,28 @@ def test_an_undocumented_platform_name_is_refused(copy: Path) -> None:
 def test_a_template_that_does_not_parse_is_named(copy: Path) -> None:
     (copy / "template.yaml").write_text("instances: [unclosed\n")
     assert any(p.startswith("template.yaml does not parse") for p in dry_run(copy))
+
+
+def test_both_templates_are_https_only() -> None:
+    """What the rules above guard, read straight from the repository's files."""
+    fc = yaml.safe_load((ROOT / "s.yaml").read_text())
+    domain = fc["resources"]["domain"]["props"]
+    assert domain["protocol"] == "HTTPS"
+    assert domain["certConfig"]["certificate"] == "${env('DEPLOY_TLS_CERT_FILE')}"
+    assert domain["certConfig"]["privateKey"] == "${env('DEPLOY_TLS_KEY_FILE')}"
+    assert domain["tlsConfig"]["minVersion"] == "TLSv1.2"
+    for function in FUNCTIONS:
+        props = fc["resources"][function]["props"]
+        for trigger in props["triggers"]:
+            if trigger["triggerType"] == "http":
+                assert trigger["triggerConfig"]["disableURLInternet"] is True
+        env = props["environmentVariables"]
+        assert "LOCAL_STACK" not in env
+        if "WECHATPAY_NOTIFY_URL" in env:
+            assert env["WECHATPAY_NOTIFY_URL"] == "${env('WECHATPAY_NOTIFY_URL')}"  # no http:// default
+            assert env["WECHATPAY_BASE_URL"].endswith("'https://api.mch.weixin.qq.com')}")
+    scf = yaml.safe_load((ROOT / "template.yaml").read_text())
+    for function in FUNCTIONS:
+        inputs = scf["instances"][function]["inputs"]
+        assert not any("apigw" in event for event in inputs.get("events") or [])
+        assert "LOCAL_STACK" not in inputs["environment"]["variables"]

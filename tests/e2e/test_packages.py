@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from scripts import package
-from scripts.deploy.settings import FUNCTION_SETTINGS
+from scripts.deploy.settings import FUNCTION_SETTINGS, LOCAL_ONLY
 from scripts.stack import function_env
 from shared.http import fc3, scf
 from tests.support.emulator import RunningEmulator
@@ -77,7 +77,8 @@ class Packages:
 
     def settings(self, function: str) -> dict[str, str]:
         """Exactly the settings the templates give this function: a missing one would fail here as in the cloud."""
-        return {name: self.env[name] for name in FUNCTION_SETTINGS[function] if name in self.env}
+        names = (*FUNCTION_SETTINGS[function], *LOCAL_ONLY)  # LOCAL_STACK: the emulator's http:// URL
+        return {name: self.env[name] for name in names if name in self.env}
 
     def call(self, function: str, platform: str, event: bytes | dict[str, Any], entry: str | None = None) -> Invocation:
         self.count += 1

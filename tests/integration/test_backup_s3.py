@@ -61,6 +61,7 @@ def env(s3_endpoint: str, tmp_path: Path) -> dict[str, str]:
     """A fresh bucket on the server, and the settings a deployment would have (moto needs path-style addressing)."""
     env = {
         "BACKUP_S3_ENDPOINT": s3_endpoint,
+        "LOCAL_STACK": "1",  # the S3 server listens on plain HTTP
         "BACKUP_S3_BUCKET": f"backups-{uuid.uuid4().hex[:12]}",
         "BACKUP_S3_REGION": "us-east-1",
         "BACKUP_S3_ADDRESSING_STYLE": "path",

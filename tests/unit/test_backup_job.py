@@ -27,7 +27,7 @@ NOW = 1_796_007_600  # 2026-11-30T03:00:00Z
 KEY = bytes(range(32))  # test key
 SETTINGS = BackupSettings.from_env(
     {
-        "BACKUP_S3_ENDPOINT": "http://127.0.0.1:1",
+        "BACKUP_S3_ENDPOINT": "https://127.0.0.1:1",
         "BACKUP_S3_BUCKET": "unit",
         "BACKUP_S3_REGION": "cn-hangzhou",
         "BACKUP_ACCESS_KEY_ID": "test-id",

@@ -103,13 +103,111 @@ def test_serve_answers_an_scf_event_in_the_scf_shape() -> None:
     assert answer_json(answer)["params"] == {"order_id": "ord_20240430_Q7mK2x9Pz"}
 
 
-def test_every_answer_carries_the_request_id_and_is_never_cached() -> None:
+def test_every_answer_carries_the_request_id_and_is_not_cached_unless_it_says_so() -> None:
     router = Router()
-    router.add("GET", "/cached", lambda r, p: Response.json(200, {}, {"cache-control": "max-age=600"}))
-    for event in (fc3.build_event("GET", "/cached", request_id="r-1"), fc3.build_event("GET", "/x", request_id="r-1")):
-        headers = serve(event, None, router, function="f")["headers"]
+    router.add("GET", "/cached", lambda r, p: Response.json(200, {}, {"cache-control": "public, max-age=300"}))
+    router.add("GET", "/plain", lambda r, p: Response(200, b"x", {"Content-Type": "text/plain"}))
+    expected = {"/cached": "public, max-age=300", "/plain": "no-store", "/x": "no-store"}
+    for path, cache in expected.items():
+        headers = serve(fc3.build_event("GET", path, request_id="r-1"), None, router, function="f")["headers"]
         assert headers["X-Request-Id"] == "r-1"
-        assert {k: v for k, v in headers.items() if k.lower() == "cache-control"} == {"Cache-Control": "no-store"}
+        assert [v for k, v in headers.items() if k.lower() == "cache-control"] == [cache]
+
+
+SECURITY = {
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+JSON_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+def security_router() -> Router:
+    def conflict(_r: Request, _p: Mapping[str, str]) -> Response:
+        raise Conflict("order is already refunded")
+
+    router = Router()
+    router.add("GET", "/ok", ok)
+    router.add("POST", "/conflict", conflict)
+    router.add("GET", "/crash", boom)
+    router.add("GET", "/empty", lambda r, p: Response.empty(204))
+    return router
+
+
+def build(platform: str, method: str, path: str) -> Any:
+    return (fc3 if platform == "fc3" else scf).build_event(method, path, request_id="r-1")
+
+
+@pytest.mark.parametrize("platform", ["fc3", "scf"])
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/ok", 200),
+        ("POST", "/conflict", 409),
+        ("GET", "/crash", 500),
+        ("GET", "/nowhere", 404),
+        ("POST", "/ok", 405),
+    ],
+)
+def test_every_json_answer_success_or_error_carries_the_security_headers_once(
+    platform: str, method: str, path: str, status: int
+) -> None:
+    answer = serve(build(platform, method, path), None, security_router(), function="f")
+    headers = answer["headers"]
+    assert answer["statusCode"] == status
+    assert {k: v for k, v in headers.items() if k in SECURITY} == SECURITY
+    assert headers["Content-Security-Policy"] == JSON_CSP
+    lowered = [k.lower() for k in headers]
+    assert len(lowered) == len(set(lowered))  # no header twice, whatever its case
+
+
+@pytest.mark.parametrize("event", [b"not json", {"httpMethod": "GET"}])
+def test_an_unreadable_event_is_answered_with_the_security_headers_too(event: Any) -> None:
+    headers = serve(event, None, Router(), function="f")["headers"]
+    assert {k: v for k, v in headers.items() if k in SECURITY} == SECURITY
+    assert headers["Content-Security-Policy"] == JSON_CSP and headers["Cache-Control"] == "no-store"
+
+
+def test_an_answer_that_is_not_json_has_no_json_policy_but_the_other_headers() -> None:
+    headers = serve(build("fc3", "GET", "/empty"), None, security_router(), function="f")["headers"]
+    assert {k: v for k, v in headers.items() if k in SECURITY} == SECURITY
+    assert "Content-Security-Policy" not in headers
+
+
+def test_an_answers_own_content_security_policy_wins_and_the_others_are_not_duplicated() -> None:
+    page_csp = "default-src 'self'; frame-ancestors 'none'"
+
+    def page(_r: Request, _p: Mapping[str, str]) -> Response:
+        return Response(200, b"<!doctype html>", {"Content-Type": "text/html; charset=utf-8"})
+
+    router = Router()
+    router.add("GET", "/page", page)
+    router.add("GET", "/api", ok)
+    router.add_finisher(
+        lambda r, response: response.with_headers(
+            {"content-security-policy": page_csp, "x-content-type-options": "nosniff", "Referrer-Policy": "no-referrer"}
+        )
+    )
+    for path in ("/page", "/api", "/nowhere"):
+        headers = serve(build("scf", "GET", path), None, router, function="admin")["headers"]
+        assert [v for k, v in headers.items() if k.lower() == "content-security-policy"] == [page_csp]
+        assert [k for k in headers if k.lower() == "x-content-type-options"] == ["X-Content-Type-Options"]
+        assert [k for k in headers if k.lower() == "referrer-policy"] == ["Referrer-Policy"]
+
+
+def test_the_request_line_always_has_a_route_unmatched_when_none_matched(logs: Logs) -> None:
+    router = security_router()
+    for event in (build("fc3", "GET", "/nowhere"), build("scf", "POST", "/ok"), b"not json"):
+        serve(event, None, router, function="f")
+    serve(build("fc3", "GET", "/ok"), None, router, function="f")
+    lines = [line for line in logs() if line["event"] == "request"]
+    assert [(line["route"], line["status"]) for line in lines] == [
+        ("unmatched", 404),
+        ("unmatched", 405),
+        ("unmatched", 400),
+        ("/ok", 200),
+    ]
 
 
 def test_an_app_error_is_rendered_with_its_status_code_message_and_details() -> None:

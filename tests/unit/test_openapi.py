@@ -79,6 +79,8 @@ def test_create_order_serves_the_checked_in_file_as_json() -> None:
     answer = index.handler(event("/v1/openapi.json"), SimpleNamespace(request_id="r-1"))
     assert answer["statusCode"] == 200
     assert answer["headers"]["Content-Type"].startswith("application/json")
+    assert answer["headers"]["Cache-Control"] == "public, max-age=300"  # the one answer that may be cached
+    assert answer["headers"]["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
     assert json.loads(answer["body"]) == checked_in()
 
 
