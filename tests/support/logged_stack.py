@@ -131,12 +131,11 @@ def table_rows(db_path: Path) -> dict[str, list[tuple[Any, ...]]]:
         tables = [
             row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
         ]
-        return {
-            table: sorted(
-                connection.execute(f'SELECT * FROM "{table}" {_BOOKKEEPING.get(table, "")}').fetchall(), key=repr
-            )  # noqa: S608
-            for table in tables
-        }
+        snapshot = {}
+        for table in tables:
+            query = f'SELECT * FROM "{table}" {_BOOKKEEPING.get(table, "")}'  # noqa: S608 - our own table names
+            snapshot[table] = sorted(connection.execute(query).fetchall(), key=repr)
+        return snapshot
     finally:
         connection.close()
 
