@@ -138,10 +138,16 @@ RESPONSES: Obj = {
         {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}},
     ),
     "Forbidden": error("FORBIDDEN: a viewer key; an operator key is needed"),
+    "TooManyRequests": error(
+        "RATE_LIMITED: too many requests from this address or install (settings RATE_LIMIT_*); retry after the "
+        "Retry-After seconds",
+        {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}},
+    ),
 }
 INTERNAL = {"$ref": "#/components/responses/InternalError"}
 TOO_LARGE = {"$ref": "#/components/responses/PayloadTooLarge"}
 NOT_JSON = {"$ref": "#/components/responses/UnsupportedMediaType"}
+TOO_MANY = {"$ref": "#/components/responses/TooManyRequests"}
 
 
 # -- the public API ----------------------------------------------------------------------------------------------
@@ -203,6 +209,7 @@ def public_paths() -> Obj:
                     ),
                     "409": error("IDEMPOTENCY_KEY_REUSED: the key was used by this install for another product"),
                     "413": TOO_LARGE,
+                    "429": TOO_MANY,
                     "415": NOT_JSON,
                     "500": INTERNAL,
                     "502": error("WECHATPAY_REFUSED: WeChat Pay refused the order; try again"),
@@ -311,6 +318,7 @@ def licence_paths() -> Obj:
                     "404": error("LICENSE_NOT_FOUND"),
                     "409": error("DEVICE_LIMIT_REACHED, LICENSE_REVOKED, LICENSE_EXPIRED"),
                     "413": TOO_LARGE,
+                    "429": TOO_MANY,
                     "415": NOT_JSON,
                     "500": INTERNAL,
                 },
@@ -327,6 +335,7 @@ def licence_paths() -> Obj:
                     "400": error(key_errors),
                     "404": error("LICENSE_NOT_FOUND (a key no licence has)"),
                     "413": TOO_LARGE,
+                    "429": TOO_MANY,
                     "415": NOT_JSON,
                     "500": INTERNAL,
                 },
@@ -343,6 +352,7 @@ def licence_paths() -> Obj:
                     "400": error(key_errors),
                     "404": error("LICENSE_NOT_FOUND"),
                     "413": TOO_LARGE,
+                    "429": TOO_MANY,
                     "415": NOT_JSON,
                     "500": INTERNAL,
                 },
