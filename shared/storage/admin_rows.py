@@ -73,6 +73,8 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
         raise ValueError("unreadable search cursor") from exc
     if not isinstance(value, list) or len(value) != 2 or type(value[0]) is not int or not isinstance(value[1], str):
         raise ValueError("unreadable search cursor")
+    if not 0 <= value[0] < 2**53 or len(value[1]) > 64:  # times the backends store; a crafted one must not overflow
+        raise ValueError("unreadable search cursor")
     return value[0], value[1]
 
 

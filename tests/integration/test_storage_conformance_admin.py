@@ -126,6 +126,8 @@ def test_a_page_goes_on_after_its_cursor_even_when_orders_arrive_in_between(stor
         base64.urlsafe_b64encode(b'{"a": 1}').decode(),
         base64.urlsafe_b64encode(b'["x", "ord"]').decode(),
         base64.urlsafe_b64encode(b"\xff\xfe").decode(),
+        base64.urlsafe_b64encode(b'[1000000000000000000000000000000, "ord"]').decode(),  # would overflow a column
+        base64.urlsafe_b64encode(b'[-1, "ord"]').decode(),
     ],
 )
 def test_an_unreadable_cursor_raises_value_error(storage: Storage, cursor: str) -> None:
