@@ -201,8 +201,9 @@ def _rows(storage: Storage, dataset: str) -> list[dict[str, Any]]:
     return list(storage.export_rows(dataset))
 
 
-def _wait_for_retries(stack: Stack, killed: list[Purchase], timeout: float = 30.0) -> list[str]:
-    """WeChat retries a notification whose instance died; give its schedule the time to deliver it."""
+def _wait_for_retries(stack: Stack, killed: list[Purchase], timeout: float = 120.0) -> list[str]:
+    """WeChat retries a notification whose instance died; give its schedule the time to deliver it. At the run's
+    speed (1/100) the schedule's seventh attempt comes 38 s after the first: a busy machine can need that many."""
     ids = [p.notification_id for p in killed if p.notification_id]
     store = stack.emulator.emulator.store
     deadline = time.monotonic() + timeout
