@@ -69,6 +69,11 @@ class KmsConfig:
         parts = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
         if parts.scheme not in ("https", "http") or not parts.netloc:
             raise ConfigError(f"setting {ENDPOINT} must be an https:// URL")
+        if parts.scheme == "http":  # a secret in the clear: only ever the local stack's stub
+            from shared.config import local_stack
+
+            if not local_stack(env):
+                raise ConfigError(f"setting {ENDPOINT} must be an https:// URL (http:// only in the local stack)")
         try:
             timeout = float(env.get(TIMEOUT, "").strip() or 3)
         except ValueError:

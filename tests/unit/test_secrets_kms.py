@@ -153,6 +153,7 @@ def fc_env(kms: StubKms, **settings: str) -> dict[str, str]:
         "ALIBABA_CLOUD_SECURITY_TOKEN": TOKEN,
         "FC_REGION": "cn-hangzhou",
         "SECRETS_KMS_ENDPOINT": kms.endpoint,
+        "LOCAL_STACK": "1",  # the stub answers plain http://
         **settings,
     }
 
@@ -240,6 +241,7 @@ def test_context_credentials_are_used_when_the_environment_has_no_keys(kms: Stub
     env = {
         "FC_REGION": "cn-hangzhou",
         "SECRETS_KMS_ENDPOINT": kms.endpoint,
+        "LOCAL_STACK": "1",
         "SERVER_SECRET": "kms://wxpay/server-secret",
     }
     with pytest.raises(ConfigError, match=r"SERVER_SECRET .*ALIBABA_CLOUD_ACCESS_KEY_ID"):
@@ -279,3 +281,10 @@ def test_without_an_endpoint_the_regions_public_kms_is_called() -> None:
     config = KmsConfig.from_env(env, "X")
     assert (config.scheme, config.host, config.token) == ("https", "kms.cn-shanghai.aliyuncs.com", None)
     assert KEY_SECRET not in repr(config)
+
+
+def test_a_plain_http_endpoint_is_refused_outside_the_local_stack(kms: StubKms) -> None:
+    env = fc_env(kms, SERVER_SECRET="kms://wxpay/server-secret", LOCAL_STACK="")
+    with pytest.raises(ConfigError, match="SECRETS_KMS_ENDPOINT must be an https:// URL") as refused:
+        AppSettings.from_env(env)
+    assert kms.endpoint not in str(refused.value) and kms.calls == []

@@ -141,6 +141,7 @@ def scf_env(ssm: StubSsm, **settings: str) -> dict[str, str]:
         "TENCENTCLOUD_SESSIONTOKEN": TOKEN,
         "SECRETS_SSM_REGION": "ap-guangzhou",
         "SECRETS_SSM_ENDPOINT": ssm.endpoint,
+        "LOCAL_STACK": "1",  # the stub answers plain http://
         **settings,
     }
 
@@ -190,3 +191,10 @@ def test_failures_name_the_setting_never_the_value(ssm: StubSsm, changes: dict[s
         AppSettings.from_env(env)
     assert expected in str(raised.value)
     assert "wxpay-server-secret" not in str(raised.value) and SECRET_KEY not in str(raised.value)
+
+
+def test_a_plain_http_endpoint_is_refused_outside_the_local_stack(ssm: StubSsm) -> None:
+    env = scf_env(ssm, SERVER_SECRET="ssm://wxpay-server-secret?version=v1", LOCAL_STACK="")
+    with pytest.raises(ConfigError, match="SECRETS_SSM_ENDPOINT must be an https:// URL") as refused:
+        AppSettings.from_env(env)
+    assert ssm.endpoint not in str(refused.value) and ssm.calls == []
