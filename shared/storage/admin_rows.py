@@ -18,7 +18,7 @@ from typing import Any
 from shared.domain.admin import AdminKey, AuditEntry, Role
 from shared.domain.orders import PAID_STATES, Order, OrderStatus
 from shared.storage import rows
-from shared.storage.port import DayTotals, OrderQuery
+from shared.storage.search import DayTotals, OrderQuery
 
 DAY = 86400
 ADMIN_KEY_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(AdminKey))

@@ -26,8 +26,8 @@ from shared.domain.admin import AdminKey, AuditEntry
 from shared.domain.orders import OrderStatus
 from shared.domain.refunds import RefundStatus
 from shared.storage import admin_rows
-from shared.storage.port import DayTotals, OrderPage, OrderQuery
 from shared.storage.relational import Query, RelationalJobs
+from shared.storage.search import DayTotals, OrderPage, OrderQuery
 
 _AUDIT_SELECT = f"SELECT {', '.join(admin_rows.AUDIT_SQL_COLUMNS)} FROM audit_log"  # noqa: S608 - constant names
 _KEY_SELECT = f"SELECT {', '.join(admin_rows.ADMIN_KEY_COLUMNS)} FROM admin_keys"  # noqa: S608

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from shared.domain.orders import PAID_STATES, Order, OrderStatus
 from shared.domain.refunds import RefundStatus
 from shared.storage import admin_rows
-from shared.storage.port import DayTotals, OrderPage, OrderQuery
+from shared.storage.search import DayTotals, OrderPage, OrderQuery
 from shared.storage.tablestore_index import Index, IndexedTable, scan
 from shared.storage.tablestore_jobs import Refunds, order_of, refund_of
 from shared.storage.tablestore_ops import Key, TablestoreOps, Values

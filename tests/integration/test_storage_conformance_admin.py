@@ -13,7 +13,8 @@ import pytest
 from shared.domain.admin import AdminKey, AuditEntry, Role
 from shared.domain.orders import Order, OrderStatus
 from shared.domain.refunds import RefundStatus
-from shared.storage.port import DayTotals, OrderQuery, Storage
+from shared.storage.port import Storage
+from shared.storage.search import DayTotals, OrderQuery
 from tests.integration.conftest import T0, make_order, make_refund
 
 CST = 28800  # China Standard Time: days start at 16:00 UTC

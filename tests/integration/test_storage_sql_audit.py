@@ -14,9 +14,9 @@ import pytest
 from scripts import storage as storage_command
 from shared.domain.admin import AuditEntry
 from shared.storage.factory import open_storage
-from shared.storage.port import OrderQuery
 from shared.storage.schema_sqlite import LATEST_VERSION as SQLITE_LATEST
 from shared.storage.schema_sqlite import MIGRATIONS as SQLITE_MIGRATIONS
+from shared.storage.search import OrderQuery
 from shared.storage.sql.schema import LATEST_VERSION, SCHEMA_VERSION_TABLE, migrations
 from tests.integration.conftest import T0, make_order
 from tests.integration.test_storage_sql_servers import DIALECTS, SERVERS, SqlTestServer

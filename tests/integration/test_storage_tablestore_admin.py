@@ -9,7 +9,7 @@ import pytest
 
 from scripts import storage as storage_command
 from shared.errors import StorageError
-from shared.storage.port import OrderQuery
+from shared.storage.search import OrderQuery
 from shared.storage.tablestore import TablestoreStorage
 from tests.integration.conftest import make_order
 from tests.integration.fake_tablestore import FakeOTSClient, empty_tablestore

@@ -13,7 +13,8 @@ from shared.domain.licences import Activation, ActivationOutcome, Licence, Licen
 from shared.domain.orders import PAID_STATES, Order, OrderStatus
 from shared.domain.refunds import Refund, RefundStatus
 from shared.storage import admin_rows
-from shared.storage.port import ActivationResult, DayTotals, IdempotencyRecord, OrderPage, OrderQuery
+from shared.storage.port import ActivationResult, IdempotencyRecord
+from shared.storage.search import DayTotals, OrderPage, OrderQuery
 
 
 class FakeStorage:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from shared.domain.orders import OrderStatus
 from shared.errors import ValidationFailed
 from shared.services.admin.days import DAY, day_of, day_start, parse_day
-from shared.storage.port import OrderQuery
+from shared.storage.search import OrderQuery
 
 MAX_PAGE = 200
 DEFAULT_PAGE = 50

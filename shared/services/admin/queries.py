@@ -11,7 +11,8 @@ from shared.domain.orders import OrderStatus
 from shared.services.admin.days import DAY, day_of
 from shared.services.admin.params import AuditPage, DayRange, OrderSearch
 from shared.services.admin.views import audit_view, licence_view, order_view, refund_view, report_summary
-from shared.storage.port import DayTotals, Storage
+from shared.storage.port import Storage
+from shared.storage.search import DayTotals
 
 RECONCILIATION = "reconciliation"
 FIGURES = ("orders_created", "orders_paid", "payments", "revenue_fen", "refunded_fen")
