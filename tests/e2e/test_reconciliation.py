@@ -72,7 +72,8 @@ def test_a_bill_with_planted_discrepancies_is_reported_stored_and_alerted(
 
     assert summary["outcome"] == "OK" and summary["status"] == "DISCREPANCIES"
     assert [summary[k] for k in ("missing_here", "missing_there", "amount_mismatch", "state_mismatch")] == [1, 1, 1, 1]
-    alerts = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "reconcile_discrepancies" in line]
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    alerts = [r for r in records if r.get("event") == "reconcile_discrepancies"]
     assert [(a["level"], a["date"]) for a in alerts] == [("error", day.isoformat())]
 
     code, report = office.ops("report", day.isoformat())

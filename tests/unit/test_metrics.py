@@ -75,8 +75,8 @@ def test_a_metric_carries_its_value_and_is_written_whatever_the_log_level(metric
     log.configure(level="error")
     log.info("not_written")
     log.metric("job_duration_ms", 1234, job="retention")
-    log.metric("bill_discrepancies", value=0, date="2026-01-01")
-    assert [(x["metric"], x["value"]) for x in metrics()] == [("job_duration_ms", 1234), ("bill_discrepancies", 0)]
+    log.metric("reconcile_discrepancies", value=0, date="2026-01-01")
+    assert [(x["metric"], x["value"]) for x in metrics()] == [("job_duration_ms", 1234), ("reconcile_discrepancies", 0)]
 
 
 def test_a_dimension_cannot_rename_the_metric_nor_leak_a_secret(metrics: Metrics) -> None:
@@ -288,7 +288,7 @@ def test_a_notification_with_a_duplicated_signature_header_is_counted_by_the_fun
     assert (event["kind"], event["reason"]) == ("notify_rejected", "duplicated_header")
 
 
-# -- bill_discrepancies, job_duration_ms ------------------------------------------------------------------------------
+# -- reconcile_discrepancies, job_duration_ms ------------------------------------------------------------------------------
 
 
 def test_the_bill_job_counts_its_discrepancies_and_zero_for_a_day_that_agrees(metrics: Metrics) -> None:
@@ -303,7 +303,7 @@ def test_the_bill_job_counts_its_discrepancies_and_zero_for_a_day_that_agrees(me
     job({"date": "2026-01-01"})  # one payment missing here, one missing there
     world.gateway.bill_csv = bill(summary="0,0.00,0.00,0.00,0.00000,0.00,0.00")
     job({"date": "2025-12-30"})  # nothing on either side
-    lines = metrics("bill_discrepancies")
+    lines = metrics("reconcile_discrepancies")
     assert [(x["value"], x["date"], x["missing_here"], x["missing_there"]) for x in lines] == [
         (2, "2026-01-01", 1, 1),
         (0, "2025-12-30", 0, 0),

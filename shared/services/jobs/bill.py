@@ -38,7 +38,7 @@ class ReconcileBill:
             log.error("reconcile_discrepancies", date=day.isoformat(), **counts, totals=report["totals"])
         # Every compared day, 0 included: a day without this line means the bill was not compared at all. Named apart
         # from the error line above, so that a search for that alert finds the alert only.
-        log.metric("bill_discrepancies", sum(counts.values()), date=day.isoformat(), **counts)
+        log.metric("reconcile_discrepancies", sum(counts.values()), date=day.isoformat(), **counts)
         return {"date": day.isoformat(), "status": report["status"], "bill_rows": len(bill.rows), **counts}
 
     def _bill(self, day: dt.date) -> BillFile | None:
