@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from scripts import admin
+from scripts.admin import keys as admin_keys
 from scripts.stack import Stack
 from shared import log
 from tests.support.emulator import RunningEmulator, wait_for
@@ -102,7 +103,7 @@ def test_a_key_is_created_shown_once_listed_without_its_secret_and_revoked_for_g
         ("admin_key.revoke", "KEY_REVOKED"),
         ("admin_key.revoke", "ok"),
     ]
-    assert {e["actor"] for e in audit} == {f"cli:{admin._user()}"}
+    assert {e["actor"] for e in audit} == {f"cli:{admin_keys.user()}"}
 
 
 def test_orders_are_found_by_filters_and_shown_as_a_table_and_in_detail(

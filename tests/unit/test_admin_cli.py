@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from scripts import admin
+from scripts.admin import keys as admin_keys
 from shared.domain.admin import key_hash
 from shared.storage.sqlite import SqliteStorage
 
@@ -333,4 +334,4 @@ def test_keys_are_listed_revoked_once_and_every_change_is_audited_as_the_cli_use
         ("admin_key.revoke", "KEY_REVOKED"),
         ("admin_key.revoke", "ok"),
     ]
-    assert {e.actor for e in entries} == {f"cli:{admin._user()}"}
+    assert {e.actor for e in entries} == {f"cli:{admin_keys.user()}"}
