@@ -84,11 +84,6 @@ class RelationalJobs(ABC):
         """Insert unless a primary or unique key clashes; True when inserted."""
 
     @abstractmethod
-    def _update(
-        self, table: str, key: str, key_value: str, changes: Mapping[str, Any], expect: list[str] | None
-    ) -> bool: ...
-
-    @abstractmethod
     def _all(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]: ...
 
     @abstractmethod
@@ -253,6 +248,14 @@ class RelationalJobs(ABC):
         """Insert-if-absent of audit entries (shared.storage.relational_admin): the port's append has no answer."""
 
     # -- plumbing ----------------------------------------------------------------------------------------
+    def _update(
+        self, table: str, key: str, key_value: str, changes: Mapping[str, Any], expect: list[str] | None
+    ) -> bool:
+        if expect is not None and not expect:
+            return False
+        sql, params = rows.conditional_update(table, key, key_value, changes, expect, self.mark)
+        return self._rowcount(sql, params) == 1
+
     def _orders(self, where: str, params: tuple[Any, ...], limit: int) -> list[Order]:
         if limit <= 0:  # SQLite reads LIMIT -1 as "no limit"
             return []

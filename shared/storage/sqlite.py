@@ -10,37 +10,35 @@ needs shared memory between the processes.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from shared.domain.licences import Activation, ActivationOutcome, Licence, LicenceStatus
-from shared.domain.orders import Order, OrderStatus
 from shared.errors import StorageError
-from shared.storage import rows
-from shared.storage.port import ActivationResult, IdempotencyRecord
+from shared.storage.port import IdempotencyRecord
 from shared.storage.relational import Query
 from shared.storage.relational_admin import RelationalAdmin
+from shared.storage.relational_orders import RelationalOrders
 from shared.storage.schema_sqlite import LATEST_VERSION, MIGRATIONS
 
 T = TypeVar("T")
 
 _MIN_SQLITE = (3, 24, 0)  # ON CONFLICT DO NOTHING
-_ORDER_SELECT = f"SELECT {', '.join(rows.ORDER_COLUMNS)} FROM orders"  # noqa: S608 - column names are constants
-_LICENCE_SELECT = f"SELECT {', '.join(rows.LICENCE_COLUMNS)} FROM licences"  # noqa: S608
 
 
-class SqliteStorage(RelationalAdmin):
-    """Refunds, the timer jobs' reads, leases, reports, backups (shared.storage.relational) and the admin part
-    (shared.storage.relational_admin)."""
+class SqliteStorage(RelationalOrders, RelationalAdmin):
+    """Orders, licences, activations, notifications, anomalies and the timeline (shared.storage.relational_orders),
+    refunds, the timer jobs' reads, leases, reports, backups (shared.storage.relational) and the admin part
+    (shared.storage.relational_admin); here the connection, the schema and what differs from the servers."""
 
     mark = "?"
     idempotency_key_column = "key"
+    locking_read = ""  # no row locks: `activate` runs under BEGIN IMMEDIATE, the file's write lock
+    anomaly_seq = "rowid"
 
     def __init__(self, path: str, *, busy_timeout_ms: int = 5000):
         if sqlite3.sqlite_version_info < _MIN_SQLITE:
@@ -90,83 +88,9 @@ class SqliteStorage(RelationalAdmin):
                 return 0
             return int(conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0])
 
-    # -- orders ------------------------------------------------------------------------------------------
-    def insert_order(self, order: Order) -> bool:
-        return self._insert("orders", rows.ORDER_COLUMNS, rows.order_to_row(order))
-
-    def get_order(self, order_id: str) -> Order | None:
-        with self._connection() as conn:
-            row = conn.execute(f"{_ORDER_SELECT} WHERE order_id = ?", (order_id,)).fetchone()
-        return None if row is None else rows.order_from_row(row)
-
-    def update_order(
-        self, order_id: str, changes: Mapping[str, Any], *, expect_status: Sequence[OrderStatus] | None = None
-    ) -> bool:
-        expected = None if expect_status is None else rows.status_values(expect_status, OrderStatus)
-        return self._update("orders", "order_id", order_id, rows.order_changes(changes), expected)
-
-    def orders_for_install(self, install_hash: str, limit: int) -> list[Order]:
-        if limit <= 0:  # SQLite reads LIMIT -1 as "no limit"
-            return []
-        with self._connection() as conn:
-            found = conn.execute(
-                f"{_ORDER_SELECT} WHERE install_hash = ? ORDER BY created_at DESC, order_id DESC LIMIT ?",
-                (install_hash, limit),
-            ).fetchall()
-        return [rows.order_from_row(row) for row in found]
-
-    # -- licences ----------------------------------------------------------------------------------------
-    def insert_licence(self, licence: Licence) -> bool:
-        # No conflict target: a clash on licence_id, order_id or key_hash all mean "a licence exists".
-        return self._insert("licences", rows.LICENCE_COLUMNS, rows.licence_to_row(licence))
-
-    def get_licence(self, licence_id: str) -> Licence | None:
-        return self._licence_where("licence_id", licence_id)
-
-    def get_licence_by_key_hash(self, key_hash: str) -> Licence | None:
-        return self._licence_where("key_hash", key_hash)
-
-    def update_licence(
-        self, licence_id: str, changes: Mapping[str, Any], *, expect_status: Sequence[LicenceStatus] | None = None
-    ) -> bool:
-        expected = None if expect_status is None else rows.status_values(expect_status, LicenceStatus)
-        return self._update("licences", "licence_id", licence_id, rows.licence_changes(changes), expected)
-
-    # -- activations -------------------------------------------------------------------------------------
-    def activate(self, licence_id: str, install_hash: str, max_devices: int, now: int) -> ActivationResult:
-        with self._transaction() as conn:
-            current = _activations(conn, licence_id)
-            if any(a.install_hash == install_hash for a in current):
-                outcome = ActivationOutcome.ALREADY_ACTIVE
-            elif len(current) >= max_devices:
-                outcome = ActivationOutcome.LIMIT_REACHED
-            else:
-                conn.execute("INSERT INTO activations VALUES (?, ?, ?)", (licence_id, install_hash, now))
-                outcome, current = ActivationOutcome.ACTIVATED, _activations(conn, licence_id)
-        return ActivationResult(outcome, tuple(current))
-
-    def deactivate(self, licence_id: str, install_hash: str) -> bool:
-        with self._connection() as conn:
-            cursor = conn.execute(
-                "DELETE FROM activations WHERE licence_id = ? AND install_hash = ?", (licence_id, install_hash)
-            )
-        return cursor.rowcount == 1
-
-    def activations(self, licence_id: str) -> list[Activation]:
-        with self._connection() as conn:
-            return _activations(conn, licence_id)
-
-    # -- notifications, idempotency, anomalies -----------------------------------------------------------
-    def record_notification(self, notification_id: str, event_type: str, order_id: str | None, at: int) -> bool:
-        columns = ("notification_id", "event_type", "order_id", "processed_at")
-        return self._insert("notifications", columns, (notification_id, event_type, order_id, at))
-
-    def notification_processed(self, notification_id: str) -> bool:
-        with self._connection() as conn:
-            found = conn.execute("SELECT 1 FROM notifications WHERE notification_id = ?", (notification_id,))
-            return found.fetchone() is not None
-
+    # -- what differs from the servers -----------------------------------------------------------------
     def claim_idempotency_key(self, record: IdempotencyRecord) -> IdempotencyRecord:
+        # One transaction: the read finds the record the insert-if-absent met or wrote.
         with self._transaction() as conn:
             conn.execute(
                 "INSERT INTO idempotency_keys (key, fingerprint, order_id, created_at) VALUES (?, ?, ?, ?)"
@@ -177,39 +101,6 @@ class SqliteStorage(RelationalAdmin):
                 "SELECT key, fingerprint, order_id, created_at FROM idempotency_keys WHERE key = ?", (record.key,)
             ).fetchone()
         return IdempotencyRecord(*stored)
-
-    def record_anomaly(
-        self, kind: str, order_id: str | None, reference: str, details: Mapping[str, Any], at: int
-    ) -> bool:
-        columns = ("kind", "reference", "order_id", "details", "at")
-        return self._insert("anomalies", columns, (kind, reference, order_id, rows.encode_json(dict(details)), at))
-
-    def anomalies(self, limit: int = 100) -> list[dict[str, Any]]:
-        if limit <= 0:
-            return []
-        with self._connection() as conn:
-            found = conn.execute(
-                "SELECT kind, order_id, reference, details, at FROM anomalies ORDER BY at DESC, rowid DESC LIMIT ?",
-                (limit,),
-            ).fetchall()
-        return [
-            {"kind": kind, "order_id": order_id, "reference": reference, "details": json.loads(details), "at": at}
-            for kind, order_id, reference, details, at in found
-        ]
-
-    def append_order_event(self, order_id: str, kind: str, at: int, details: Mapping[str, Any]) -> None:
-        with self._connection() as conn:
-            conn.execute(
-                "INSERT INTO order_events (order_id, kind, at, details) VALUES (?, ?, ?, ?)",
-                (order_id, kind, at, rows.encode_json(dict(details))),
-            )
-
-    def order_events(self, order_id: str) -> list[dict[str, Any]]:
-        with self._connection() as conn:
-            found = conn.execute(
-                "SELECT kind, at, details FROM order_events WHERE order_id = ? ORDER BY seq", (order_id,)
-            ).fetchall()
-        return [{"kind": kind, "at": at, "details": json.loads(details)} for kind, at, details in found]
 
     def ping(self) -> None:
         with self._connection() as conn:
@@ -240,15 +131,6 @@ class SqliteStorage(RelationalAdmin):
         with self._connection() as conn:
             return conn.execute(sql, tuple(values)).rowcount == 1
 
-    def _update(
-        self, table: str, key: str, key_value: str, changes: Mapping[str, Any], expect: list[str] | None
-    ) -> bool:
-        if expect is not None and not expect:
-            return False
-        sql, params = rows.conditional_update(table, key, key_value, changes, expect, "?")
-        with self._connection() as conn:
-            return conn.execute(sql, params).rowcount == 1
-
     def _all(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
         with self._connection() as conn:
             return list(conn.execute(sql, tuple(params)).fetchall())
@@ -261,10 +143,12 @@ class SqliteStorage(RelationalAdmin):
         with self._transaction() as conn:
             return work(lambda sql, params: list(conn.execute(sql, tuple(params)).fetchall()))
 
-    def _licence_where(self, column: str, value: str) -> Licence | None:
+    def _lock_licence(self, query: Query, licence_id: str) -> None:
+        """Nothing more to take: BEGIN IMMEDIATE already holds the file's write lock until the commit."""
+
+    def _execute_once(self, sql: str, params: Sequence[Any]) -> None:
         with self._connection() as conn:
-            row = conn.execute(f"{_LICENCE_SELECT} WHERE {column} = ?", (value,)).fetchone()
-        return None if row is None else rows.licence_from_row(row)
+            conn.execute(sql, tuple(params))
 
 
 def _enable_wal(conn: sqlite3.Connection, timeout: float) -> None:
@@ -282,15 +166,6 @@ def _enable_wal(conn: sqlite3.Connection, timeout: float) -> None:
                 raise
             time.sleep(pause)
             pause = min(pause * 2, 0.05)
-
-
-def _activations(conn: sqlite3.Connection, licence_id: str) -> list[Activation]:
-    found = conn.execute(
-        "SELECT licence_id, install_hash, activated_at FROM activations WHERE licence_id = ?"
-        " ORDER BY activated_at, install_hash",
-        (licence_id,),
-    )
-    return [Activation(*row) for row in found.fetchall()]
 
 
 @contextmanager
