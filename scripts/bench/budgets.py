@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-FUNCTIONS = ("payment_notify", "create_order", "order_status", "license")
+FUNCTIONS = ("payment_notify", "create_order", "order_status", "license", "admin")
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,17 @@ if TYPE_CHECKING:
 
 STARTED = time.monotonic()
 FIRST_CPU: float | None = None  # CPU seconds of this process when the first answer was ready
-HEAVY = ("requests", "urllib3", "wechatpayv3", "qrcode", "pydantic", "tablestore", "charset_normalizer", "idna")
+HEAVY = (
+    "requests",
+    "urllib3",
+    "wechatpayv3",
+    "qrcode",
+    "pydantic",
+    "tablestore",
+    "charset_normalizer",
+    "idna",
+    "boto3",
+)
 
 
 class Context:

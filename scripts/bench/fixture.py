@@ -29,6 +29,8 @@ from shared.services.purchase import new_order_id
 from shared.storage.port import Storage
 
 NOTIFY_PATH = "/v1/notify/wechatpay"
+ADMIN_ORDERS_PATH = "/v1/admin/orders"
+ADMIN_PAGE = 50  # the admin's measured request reads one page of this many orders, newest first
 UNUSED_NOTIFY_URL = "http://127.0.0.1:9/v1/notify/wechatpay"  # orders created here are paid by forged notifications
 
 
@@ -63,6 +65,7 @@ class World:
         self.container = Container(env)
         self.storage: Storage = self.container.storage
         self.server_secret = env["SERVER_SECRET"].encode()
+        self._admin_key: str | None = None
 
     def close(self) -> None:
         self.emulator.stop()
@@ -109,6 +112,14 @@ class World:
 
     def licence_key(self, order_id: str) -> str:
         return self.container.licences.licence_key(order_id)
+
+    # -- operators -----------------------------------------------------------------------------------------
+    def admin_key(self) -> str:
+        """An operator's admin key, made once as `python -m scripts.admin keys create` makes it (audited)."""
+        if self._admin_key is None:
+            created = self.container.admin.keys.create("bench", "bench operator", "operator")
+            self._admin_key = str(created["key"])
+        return self._admin_key
 
     # -- what WeChat sends ---------------------------------------------------------------------------------
     def notification(self, order: Order) -> tuple[dict[str, str], bytes]:
@@ -175,6 +186,11 @@ class World:
     def activate_event(self, paid: PaidOrder, install_id: str | None = None) -> bytes:
         body = json.dumps({"license_key": paid.licence_key, "install_id": install_id or new_install_id()}).encode()
         return fc3.build_event("POST", "/v1/licenses/activate", headers=_json_headers(), body=body)
+
+    def admin_orders_event(self, key: str) -> bytes:
+        """`GET /v1/admin/orders?limit=50` as an operator's dashboard or script sends it."""
+        headers = {"Authorization": f"Bearer {key}", "Accept": "application/json", "User-Agent": "bench"}
+        return fc3.build_event("GET", ADMIN_ORDERS_PATH, query={"limit": str(ADMIN_PAGE)}, headers=headers)
 
 
 def _json_headers() -> Mapping[str, str]:

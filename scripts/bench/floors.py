@@ -8,7 +8,9 @@
   one stalls ~40 ms per call here, the emulator's two writes meeting the client's delayed ACK), the answer's
   signature verified;
 - order_status: the two reads it makes (order, licence) and the Ed25519 signature of a licence token;
-- license (activate): the activation write and the Ed25519 signature of a licence token.
+- license (activate): the activation write and the Ed25519 signature of a licence token;
+- admin (a page of orders): the admin key's read and constant-time hash comparison, the search for the page of 50
+  newest orders, and the page's rows encoded as JSON (the lockout check's read is left out).
 
 Reads that only look a row up are left out of the writers' floors (a lower floor is a stricter ratio). Setup —
 keys, connections, parsing the platform event — happens before the clock starts.
@@ -17,6 +19,7 @@ keys, connections, parsing the platform event — happens before the clock start
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import os
 import secrets
@@ -31,6 +34,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from scripts.bench.loadgen import Connection  # TCP_NODELAY, as urllib3 sets it
 from shared.config import AppSettings, LicensingSettings, WeChatPaySettings
+from shared.domain.admin import key_hash, parse_key
 from shared.domain.catalogue import Catalogue
 from shared.domain.licences import licence_id_for, new_licence
 from shared.domain.orders import Order, OrderStatus
@@ -40,6 +44,7 @@ from shared.licensing.keys import SigningKeys
 from shared.licensing.licence_keys import licence_key_for, licence_key_hash, normalize_licence_key
 from shared.storage.factory import open_storage
 from shared.storage.port import Storage
+from shared.storage.search import OrderQuery
 from shared.wechatpay.signing import authorization_header, load_private_key, new_nonce
 from shared.wechatpay.verify import load_public_key, response_message
 
@@ -51,7 +56,13 @@ def run(function: str, events: list[bytes]) -> list[float]:
     """Per-request floor latencies in ms, one per event (the same events the handler was given)."""
     env = dict(os.environ)
     storage = open_storage(AppSettings.from_env(env).storage_url)
-    steps = {"payment_notify": _notify, "create_order": _create, "order_status": _status, "license": _activate}
+    steps = {
+        "payment_notify": _notify,
+        "create_order": _create,
+        "order_status": _status,
+        "license": _activate,
+        "admin": _admin_orders,
+    }
     prepared = [steps[function](env, storage, json.loads(event)) for event in events]
     latencies = []
     for step in prepared:
@@ -207,6 +218,21 @@ def _activate(env: dict[str, str], storage: Storage, event: dict[str, Any]) -> S
     def step() -> None:
         storage.activate(licence.licence_id, device, licence.max_devices, int(time.time()))
         keys.sign(payload)
+
+    return step
+
+
+def _admin_orders(env: dict[str, str], storage: Storage, event: dict[str, Any]) -> Step:
+    presented = _headers(event)["authorization"].partition(" ")[2]
+    key_id = parse_key(presented)
+    assert key_id is not None
+    limit = int(event["queryParameters"]["limit"])
+
+    def step() -> None:
+        stored = storage.get_admin_key(key_id)
+        assert stored is not None and hmac.compare_digest(stored.key_hash, key_hash(presented))
+        page = storage.search_orders(OrderQuery(), None, limit)
+        json.dumps([vars(order) for order in page.orders], default=str)
 
     return step
 

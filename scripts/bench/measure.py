@@ -14,8 +14,9 @@ from scripts.bench.runner import ChildRun, spawn
 from scripts.bench.sizes import package_sizes
 from scripts.bench.stats import median, summary
 
-EXPECTED = {"payment_notify": 204, "create_order": 201, "order_status": 200, "license": 200}
+EXPECTED = {"payment_notify": 204, "create_order": 201, "order_status": 200, "license": 200, "admin": 200}
 ACTIVATION_PRODUCT = "pro-lifetime"  # 5 device slots: the buyer's install and 4 fresh activations per licence
+ADMIN_SEED = (50, 10)  # pending and paid orders made before the admin's first request, so that its page is full
 REFERENCES = ("eager_notify", "sdk_callback", "parse_notification")
 
 
@@ -32,6 +33,7 @@ class Requests:
     def __init__(self, world: World) -> None:
         self.world = world
         self._paid: list[PaidOrder] = []
+        self._admin_seeded = False
 
     def one(self, function: str) -> bytes:
         return self.many(function, 1)[0]
@@ -49,7 +51,20 @@ class Requests:
             return [w.status_event(next(polled)) for _ in range(count)]
         if function == "license":
             return list(itertools.islice(self._activations(), count))
+        if function == "admin":
+            return [w.admin_orders_event(self._admin_key()) for _ in range(count)]
         raise ValueError(function)
+
+    def _admin_key(self) -> str:
+        """The operator's key, and (once) a full page of orders for it to read, whatever ran before."""
+        if not self._admin_seeded:
+            pending, paid = ADMIN_SEED
+            for _ in range(pending):
+                self.world.pending_order()
+            for _ in range(paid):
+                self.world.paid_order()
+            self._admin_seeded = True
+        return self.world.admin_key()
 
     def _activations(self) -> Iterator[bytes]:
         while True:

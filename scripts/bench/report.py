@@ -109,6 +109,10 @@ def render(report: Mapping[str, Any], verdicts: list[Verdict]) -> str:
         )
     sizes = ", ".join(f"{n} {_f(report['functions'][n]['package']['package_mb'])} MB" for n in FUNCTIONS)
     out.append(f"Package sizes (code + imported distributions): {sizes}")
+    out.append(
+        "  (of the measured requests: order_status's query at WeChat and admin's refund / confirm-paid also import "
+        "wechatpayv3 and requests, which scripts/package.py bundles)"
+    )
     out.append("Budgets:")
     out.extend("  " + verdict.line() for verdict in verdicts)
     return "\n".join(out)

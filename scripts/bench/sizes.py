@@ -7,8 +7,8 @@ code root are ours, modules in site-packages are mapped to their installed distr
 and everything else is the runtime's standard library.
 
 - `loaded_mb`: the bytes of the module files actually loaded (sources and extension modules), ours + third-party;
-- `package_mb`: what a zip would hold: `functions/<name>/`, all of `shared/` and `config/` (bundled into every
-  function), and every file of each distribution the function imported from (whole distributions: nobody ships
+- `package_mb`: what a zip would hold: `functions/<name>/` with its `static/` files if it has any (the admin
+  dashboard), all of `shared/` and `config/` (bundled into every function), and every file of each distribution the function imported from (whole distributions: nobody ships
   half a wheel), without `__pycache__`;
 - `requirements_mb`: the same with every runtime distribution of requirements.txt, the naive package.
 """
@@ -29,8 +29,22 @@ SITE_PACKAGES = Path(sysconfig.get_paths()["purelib"]).resolve()
 PLATLIB = Path(sysconfig.get_paths()["platlib"]).resolve()
 
 
-def _files(root: Path, suffixes: tuple[str, ...] = (".py", ".json")) -> Iterable[Path]:
-    return (p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix in suffixes)
+def _files(root: Path, suffixes: tuple[str, ...] | None = (".py", ".json")) -> Iterable[Path]:
+    """The files under `root` (those ending in `suffixes`; every one when None), without bytecode caches."""
+    return (
+        p
+        for p in root.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and (suffixes is None or p.suffix in suffixes)
+    )
+
+
+def code_files(function: str) -> list[Path]:
+    """Our files in the function's package: its code, its static files (whatever their kind), shared/, config/."""
+    folder = CODE_ROOT / "functions" / function
+    static = folder / "static"
+    files = [p for p in _files(folder) if not _in(p, static)]
+    files += _files(static, None) if static.is_dir() else []
+    return [*files, *_files(CODE_ROOT / "shared"), *_files(CODE_ROOT / "config")]
 
 
 def _bytes(paths: Iterable[Path]) -> int:
@@ -91,8 +105,7 @@ def runtime_requirements() -> list[str]:
 
 def package_sizes(function: str, modules: Mapping[str, str], baseline: Iterable[str] = ()) -> dict[str, Any]:
     found = classify(modules, baseline)
-    code = _bytes(_files(CODE_ROOT / "functions" / function)) + _bytes(_files(CODE_ROOT / "shared"))
-    code += _bytes(_files(CODE_ROOT / "config"))
+    code = _bytes(code_files(function))
     dists = {name: round(distribution_bytes(name) / MB, 2) for name in found["distributions"]}
     everything = sum(distribution_bytes(name) for name in runtime_requirements())
     return {

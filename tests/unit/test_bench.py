@@ -11,22 +11,40 @@ import pytest
 
 from scripts.bench.budgets import Budget, all_met, check, default_budgets, lookup
 from scripts.bench.load import exactly_once
+from scripts.bench.sizes import code_files
 from scripts.bench.stats import percentile, summary
+from shared.config import CODE_ROOT
 
 
-def report(notify_cold: float = 60.0, notify_rss: float = 30.0, other_cold: float = 150.0, ratio: float = 2.0) -> Any:
+def report(
+    notify_cold: float = 60.0,
+    notify_rss: float = 30.0,
+    other_cold: float = 150.0,
+    ratio: float = 2.0,
+    admin_cold: float = 150.0,
+    admin_rss: float = 40.0,
+) -> Any:
     functions: dict[str, Any] = {
         name: {"cold": {"median_ms": other_cold, "rss_median_mb": 40.0}}
         for name in ("create_order", "order_status", "license")
     }
     functions["payment_notify"] = {"cold": {"median_ms": notify_cold, "rss_median_mb": notify_rss}, "ratio": ratio}
+    functions["admin"] = {"cold": {"median_ms": admin_cold, "rss_median_mb": admin_rss}}
     return {"functions": functions}
 
 
 def test_figures_within_every_budget_pass() -> None:
     verdicts = check(report())
     assert all_met(verdicts)
-    assert len(verdicts) == len(default_budgets()) == 9
+    assert len(verdicts) == len(default_budgets()) == 11
+
+
+def test_the_admin_function_has_the_budgets_of_every_function_but_notify_and_no_ratio_budget() -> None:
+    admin = {b.name: (b.path, b.limit) for b in default_budgets() if b.name.startswith("admin")}
+    assert admin == {
+        "admin cold start": ("functions.admin.cold.median_ms", 200),
+        "admin peak RSS": ("functions.admin.cold.rss_median_mb", 60),
+    }
 
 
 @pytest.mark.parametrize(
@@ -36,6 +54,8 @@ def test_figures_within_every_budget_pass() -> None:
         ({"notify_rss": 41.0}, "payment_notify peak RSS"),
         ({"other_cold": 200.5}, "create_order cold start"),
         ({"ratio": 3.2}, "payment_notify warm p50 / floor p50"),
+        ({"admin_cold": 201.0}, "admin cold start"),
+        ({"admin_rss": 60.5}, "admin peak RSS"),
     ],
 )
 def test_a_figure_over_its_budget_fails_the_bench_and_is_named(figures: dict[str, float], missed: str) -> None:
@@ -66,6 +86,15 @@ def test_lookup_reads_only_numbers() -> None:
     assert lookup({"a": {"b": "2"}}, "a.b") is None
     assert lookup({"a": {"b": True}}, "a.b") is None
     assert check({"x": 1}, [Budget("x", "x", 1, "ms")])[0].ok
+
+
+def test_the_admin_package_size_counts_the_dashboard_static_files_once() -> None:
+    files = code_files("admin")
+    static = CODE_ROOT / "functions" / "admin" / "static"
+    assert {p.name for p in files if static in p.parents} >= {"index.html", "app.js", "app.css"}
+    assert len(files) == len(set(files))
+    assert CODE_ROOT / "functions" / "admin" / "index.py" in files
+    assert not any(static in p.parents for p in code_files("license"))
 
 
 def test_percentiles_are_nearest_rank_so_a_reported_p99_really_happened() -> None:

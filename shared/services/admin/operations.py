@@ -1,26 +1,29 @@
 """What operators change: refunds, confirming a payment WeChat knows of, revoking and reinstating licences,
 resetting a licence's devices. Each call goes through the Auditor (one audit entry, whatever the outcome) and
 reuses the services the rest of the system uses: RefundService for refunds, the gateway's query and
-PaymentService.apply for payments (the same path as notifications and the timer jobs, so it is idempotent)."""
+PaymentService.apply for payments (the same path as notifications and the timer jobs, so it is idempotent).
+
+Only the operations that need them import the payment side (notification parsing, the payment service, the
+gateway's types and errors): the admin function's reads never load it, nor the `cryptography` it pulls in.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared import errors, log
 from shared.domain.licences import Licence, LicenceStatus, licence_id_for
 from shared.services.admin.audit import Auditor, Caller
 from shared.services.admin.views import licence_view, order_view, refund_view
-from shared.services.notifications import report_of
-from shared.services.payments import PaymentService
-from shared.services.refunds import RefundService
 from shared.storage.port import Storage
-from shared.wechatpay.constants import NOT_FOUND_CODES
-from shared.wechatpay.errors import GatewayError, GatewayUnknown
-from shared.wechatpay.gateway import PayGateway
-from shared.wechatpay.models import Transaction
+
+if TYPE_CHECKING:
+    from shared.services.payments import PaymentService
+    from shared.services.refunds import RefundService
+    from shared.wechatpay.gateway import PayGateway
+    from shared.wechatpay.models import Transaction
 
 MAX_REASON = 200
 Body = Callable[[], Mapping[str, Any]]
@@ -57,6 +60,8 @@ class AdminOperations:
 
     def confirm_paid(self, caller: Caller, order_id: str, body: Body) -> dict[str, Any]:
         def act() -> dict[str, Any]:
+            from shared.services.notifications import report_of
+
             _no_fields(body())
             if self._storage.get_order(order_id) is None:
                 raise errors.NotFound("no such order", code="ORDER_NOT_FOUND")
@@ -68,6 +73,9 @@ class AdminOperations:
         return self._auditor.run(caller, "order.confirm_paid", f"order:{order_id}", lambda: self._order(order_id), act)
 
     def _query(self, order_id: str) -> Transaction:
+        from shared.wechatpay.constants import NOT_FOUND_CODES
+        from shared.wechatpay.errors import GatewayError, GatewayUnknown
+
         try:
             return self._gateway().query_by_out_trade_no(order_id)
         except GatewayUnknown:
