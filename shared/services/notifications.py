@@ -8,7 +8,6 @@ retries: the notification is recorded as processed only after its effects are st
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
 
 from shared import errors, log
 from shared.domain.orders import PaymentReport
@@ -16,7 +15,7 @@ from shared.services.payments import PaymentService
 from shared.services.refund_ledger import RefundLedger, report_from_notification
 from shared.storage.port import Storage
 from shared.wechatpay import errors as wx
-from shared.wechatpay.models import Transaction
+from shared.wechatpay.models import Transaction, epoch
 from shared.wechatpay.notification import PaymentNotification, parse_notification
 from shared.wechatpay.verify import KeyRing
 
@@ -107,10 +106,6 @@ def report_of(tx: Transaction) -> PaymentReport:
         amount_total=tx.amount_total,
         currency=tx.currency,
         transaction_id=tx.transaction_id,
-        success_time=_epoch(tx.success_time),
+        success_time=epoch(tx.success_time),
         payer_openid=tx.payer_openid,
     )
-
-
-def _epoch(moment: datetime | None) -> int | None:
-    return int(moment.timestamp()) if moment is not None else None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from shared import log
@@ -194,7 +193,7 @@ def report_from_answer(answer: wx.Refund) -> RefundReport:
         amount_refund=answer.amount_refund,
         amount_total=answer.amount_total,
         refund_id=answer.refund_id,
-        success_time=_epoch(answer.success_time),
+        success_time=wx.epoch(answer.success_time),
     )
 
 
@@ -207,13 +206,9 @@ def report_from_notification(result: wx.RefundResult) -> RefundReport:
         amount_refund=result.amount_refund,
         amount_total=result.amount_total,
         refund_id=result.refund_id,
-        success_time=_epoch(result.success_time),
+        success_time=wx.epoch(result.success_time),
         mchid=result.mchid,
     )
-
-
-def _epoch(moment: datetime | None) -> int | None:
-    return int(moment.timestamp()) if moment is not None else None
 
 
 def _mismatches(order: Order, refund: Refund, report: RefundReport) -> list[str]:

@@ -141,3 +141,8 @@ def parse_refund(obj: Any) -> Refund:
         payer_refund=opt_int(amount, "payer_refund"),
         currency=opt_str(amount, "currency"),
     )
+
+
+def epoch(moment: datetime | None) -> int | None:
+    """A WeChat Pay time as the Unix seconds the storage keeps; None (no time given) stays None."""
+    return int(moment.timestamp()) if moment is not None else None
