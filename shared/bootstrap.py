@@ -12,7 +12,14 @@ from collections.abc import Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from shared.config import AdminSettings, AppSettings, LicensingSettings, LifecycleSettings, WeChatPaySettings
+from shared.config import (
+    AdminSettings,
+    AppSettings,
+    BackupSettings,
+    LicensingSettings,
+    LifecycleSettings,
+    WeChatPaySettings,
+)
 from shared.domain.catalogue import Catalogue
 
 if TYPE_CHECKING:
@@ -56,6 +63,11 @@ class Container:
     @cached_property
     def admin_settings(self) -> AdminSettings:
         return AdminSettings.from_env(self._env)
+
+    @cached_property
+    def backup_settings(self) -> BackupSettings:
+        """Read on the backup job's first run only: a deployment without backups configured fails that job alone."""
+        return BackupSettings.from_env(self._env)
 
     @cached_property
     def wechatpay_inbound(self) -> WeChatPaySettings:

@@ -84,16 +84,16 @@ def _release(storage: BackupSource, run_id: str) -> None:
 
 class ScheduledBackup:
     """The timer job (shared.services.jobs.runner.Job): one run to the configured bucket, its counts for the
-    summary line. Settings are read, and boto3 imported, only when it runs: a deployment without backups
-    configured fails this job alone, naming the missing setting."""
+    summary line. Settings are read (`settings` is called), and boto3 imported, only when it runs: a deployment
+    without backups configured fails this job alone, naming the missing setting."""
 
-    def __init__(self, storage: BackupSource, env: Mapping[str, str], clock: Callable[[], int]):
-        self._storage, self._env, self._clock = storage, env, clock
+    def __init__(self, storage: BackupSource, settings: Callable[[], BackupSettings], clock: Callable[[], int]) -> None:
+        self._storage, self._settings, self._clock = storage, settings, clock
 
     def __call__(self, options: Mapping[str, Any]) -> dict[str, Any]:
         from shared.backup.s3 import S3ObjectStore
 
-        settings = BackupSettings.from_env(self._env)
+        settings = self._settings()
         manifest = run_backup(self._storage, S3ObjectStore.from_settings(settings), settings, self._clock())
         if manifest is None:
             return {"run_id": None, "reason": "another backup holds the lease"}
@@ -101,7 +101,8 @@ class ScheduledBackup:
 
 
 def scheduled_backup(container: Container) -> ScheduledBackup:
-    """The job as functions/jobs builds it from the composition root, with the container's own settings source."""
+    """The job as functions/jobs builds it from the composition root; the container's backup settings are read
+    when the job runs, not when it is built."""
     from shared.bootstrap import now
 
-    return ScheduledBackup(container.storage, container._env, now)
+    return ScheduledBackup(container.storage, lambda: container.backup_settings, now)

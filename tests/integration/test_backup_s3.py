@@ -259,7 +259,7 @@ def test_two_backups_at_once_upload_one_run(
 def test_the_timer_job_backs_up_to_the_configured_bucket_and_reports_counts(
     source: Storage, env: dict[str, str], store: S3ObjectStore, settings: BackupSettings
 ) -> None:
-    summary = ScheduledBackup(source, env, lambda: T0 + 86400)({})
+    summary = ScheduledBackup(source, lambda: BackupSettings.from_env(env), lambda: T0 + 86400)({})
     assert summary["rows"] == sum(len(rows) for rows in everything(source).values()) and summary["bytes"] > 0
     assert [run.run_id for run in list_runs(store, settings.prefix, KEY)] == [summary["run_id"]]
 

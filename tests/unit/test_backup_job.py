@@ -292,7 +292,7 @@ def test_restore_leaves_no_local_copies_behind(source: FakeStorage, store: Memor
 
 def test_the_timer_job_without_backup_settings_fails_naming_the_missing_one(source: FakeStorage) -> None:
     with pytest.raises(ConfigError, match="BACKUP_S3_ENDPOINT"):
-        ScheduledBackup(source, {}, lambda: NOW)({})
+        ScheduledBackup(source, lambda: BackupSettings.from_env({}), lambda: NOW)({})
     assert source.leases == {}  # it failed before taking the lease
 
 
