@@ -96,10 +96,28 @@ export class LicenceBook {
    * (offline) leaves the current token in place for the next alarm.
    * @returns {Promise<{refreshed: number, failed: number}>}
    */
-  async refreshDue() {
+  refreshDue() {
+    return this.#refreshWhere((view) => isDue(view, this.#nowSeconds()));
+  }
+
+  /**
+   * Ask the server about every licence it has not already refused (revoked, expired), due or not: what the options
+   * page does when the user opens it, so that a refund or revocation shows there at once, not at the next refresh
+   * of the token (up to five days later). A failure (offline) leaves the current token in place.
+   * @returns {Promise<{refreshed: number, failed: number}>}
+   */
+  refreshAll() {
+    return this.#refreshWhere((view) => view.state !== "revoked" && view.state !== "expired");
+  }
+
+  /**
+   * @param {(view: LicenceView) => boolean} wanted
+   * @returns {Promise<{refreshed: number, failed: number}>}
+   */
+  async #refreshWhere(wanted) {
     const counts = { refreshed: 0, failed: 0 };
     for (const view of await this.list()) {
-      if (!isDue(view, this.#nowSeconds())) continue;
+      if (!wanted(view)) continue;
       try {
         await this.refresh(view.licence.license_id);
         counts.refreshed += 1;

@@ -234,6 +234,10 @@ export class WeChatIntegration {
     return this.licenceBook.refreshDue();
   }
 
+  refreshAll() {
+    return this.licenceBook.refreshAll();
+  }
+
   /** @param {string} licenceId */
   refresh(licenceId) {
     return this.licenceBook.refresh(licenceId);

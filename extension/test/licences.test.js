@@ -66,6 +66,33 @@ describe("keeping a licence fresh", () => {
     assert.equal(server.calls("/v1/licenses/validate").length, 1);
   });
 
+  it("checking every licence (the options page opening) learns of a refund at once, due or not", async () => {
+    const { server, integration, order } = await buyer();
+    server.orders.get(order.order_id).licence.status = "REVOKED";
+    assert.deepEqual(await integration.refreshDue(), { refreshed: 0, failed: 0 }); // not due: still shown valid
+
+    assert.deepEqual(await integration.refreshAll(), { refreshed: 1, failed: 0 });
+
+    const [revoked] = await integration.licences();
+    assert.deepEqual([revoked.state, revoked.licence.status], ["revoked", "REVOKED"]);
+    assert.equal(await integration.hasEntitlement("pro"), false);
+    assert.deepEqual(await integration.refreshAll(), { refreshed: 0, failed: 0 }); // revoked: not asked again
+    assert.equal(server.calls("/v1/licenses/validate").length, 1);
+  });
+
+  it("checking every licence renews a valid one's token and keeps it when the server cannot be reached", async () => {
+    const { clock, server, integration, view } = await buyer();
+    clock.advance(DAY_MS);
+    assert.deepEqual(await integration.refreshAll(), { refreshed: 1, failed: 0 });
+    const [fresh] = await integration.licences();
+    assert.equal(fresh.state, "valid");
+    assert.ok(fresh.payload.exp > view.payload.exp);
+
+    server.failures.push({ network: true });
+    assert.deepEqual(await integration.refreshAll(), { refreshed: 0, failed: 1 });
+    assert.equal((await integration.licences())[0].state, "valid");
+  });
+
   it("a licence past its own end shows as expired with buying again as the next step", async () => {
     const { clock, integration } = await buyer("pro-monthly");
     clock.advance(31 * DAY_MS);

@@ -1,6 +1,6 @@
 /**
- * The options page: every licence of this browser (verified offline, refreshed online when due), deactivation,
- * restoring a licence by key, and the purchase history.
+ * The options page: every licence of this browser (verified offline, then checked online each time the page opens,
+ * so that a refund shows here at once), deactivation, restoring a licence by key, and the purchase history.
  * @module
  */
 
@@ -35,7 +35,7 @@ async function showLicences() {
 }
 
 async function refreshAll() {
-  await integration.refreshDue();
+  await integration.refreshAll();
   await showLicences();
 }
 
