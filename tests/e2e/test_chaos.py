@@ -58,3 +58,30 @@ def test_the_storage_fault_injector_is_off_unless_its_test_setting_is_given(tmp_
     assert with_faults(storage, {}) is storage
     assert with_faults(storage, {"TEST_STORAGE_FAULTS": ""}) is storage
     assert isinstance(with_faults(storage, {"TEST_STORAGE_FAULTS": str(tmp_path)}), FaultyStorage)
+
+
+SERVER_PURCHASES = 120  # a shorter run per server: the SQL is the adapters', the faults and checks the same
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("dialect", ["postgresql", "mysql"])
+def test_no_payment_is_lost_or_counted_twice_under_chaos_on_a_sql_server(tmp_path: Path, dialect: str) -> None:
+    """The same run with a PostgreSQL or MySQL/MariaDB server as the functions' storage (a fresh, migrated
+    namespace): the adapters' conditional writes hold under the same faults and racing worker processes."""
+    from tests.integration.test_storage_sql_servers import SERVERS
+
+    server = SERVERS[dialect]
+    namespace = server.create_namespace()
+    seed = int(os.environ.get("CHAOS_SEED") or random.SystemRandom().randrange(1 << 31))
+    print(f"chaos seed {seed} on {dialect}")
+    outcome = run(Options(SERVER_PURCHASES, seed, data_dir=tmp_path / "chaos", storage_url=server.url_for(namespace)))
+    print(report(outcome))
+
+    violations = {c.name: c.violations[:5] for c in outcome.checks if c.violations}
+    assert not violations, f"seed {seed} on {dialect}: {violations}"
+    assert all(c.checked > 0 for c in outcome.checks), [(c.name, c.checked) for c in outcome.checks]
+    assert (
+        outcome.faults.get("storage.storage_write_failed", 0) > 0 and outcome.faults.get("notify.answered_5xx", 0) > 0
+    )
+    cleanup(outcome)
+    server.drop_namespace(namespace)
