@@ -3,11 +3,14 @@
 Each object is downloaded once into a private temporary folder, still encrypted (no plaintext at rest), and
 verified there: its AES-GCM tag, then the row count and SHA-256 of its JSONL against the manifest. Only when the
 whole run verified are the local copies decrypted again and imported, parents first. Rows are inserted if absent,
-so a restore into a non-empty storage adds what is missing, and a second restore changes nothing.
+so a restore into a non-empty storage adds what is missing, and a second restore changes nothing. The import holds
+the storage's "backup" lease, as a backup run does: two restores at once (or a restore during a backup) cannot
+interleave their inserts, and the second is told to wait.
 """
 
 from __future__ import annotations
 
+import secrets
 import tempfile
 import time
 from collections.abc import Iterator
@@ -18,6 +21,7 @@ from typing import Any, Protocol
 from shared import log
 from shared.backup import codec, crypto
 from shared.backup.errors import BackupCorrupt, BackupError
+from shared.backup.job import LEASE, LEASE_TTL_SECONDS
 from shared.backup.manifest import MANIFEST_NAME, DatasetEntry, Manifest, manifest_key, run_id_of
 from shared.backup.store import ObjectStore
 from shared.storage.datasets import DATASETS
@@ -30,6 +34,10 @@ class RestoreTarget(Protocol):
     """What a restore needs of the storage port."""
 
     def import_rows(self, dataset: str, rows: Iterator[dict[str, Any]]) -> int: ...
+
+    def acquire_lease(self, name: str, owner: str, now: int, ttl: int) -> bool: ...
+
+    def release_lease(self, name: str, owner: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -80,9 +88,15 @@ def restore_run(
         local = {entry.name: _download(store, entry, Path(folder)) for entry in entries}
         for entry in entries:
             _verify(key, entry, local[entry.name])
-        inserted = {
-            entry.name: storage.import_rows(entry.name, _rows(key, entry, local[entry.name])) for entry in entries
-        }
+        owner = f"restore-{manifest.run_id}-{secrets.token_hex(4)}"
+        if not storage.acquire_lease(LEASE, owner, int(time.time()), LEASE_TTL_SECONDS):
+            raise BackupError("another backup or restore is running on this storage: try again when it has finished")
+        try:
+            inserted = {
+                entry.name: storage.import_rows(entry.name, _rows(key, entry, local[entry.name])) for entry in entries
+            }
+        finally:
+            storage.release_lease(LEASE, owner)
     log.info(
         "restore_finished",
         job="restore",

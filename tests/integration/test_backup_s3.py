@@ -11,6 +11,7 @@ import os
 import re
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import redirect_stdout
@@ -22,7 +23,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from scripts import backup as backup_cli
-from shared.backup.errors import BackupCorrupt, ObjectStoreError
+from shared.backup.errors import BackupCorrupt, BackupError, ObjectStoreError
 from shared.backup.job import ScheduledBackup, run_backup
 from shared.backup.manifest import Manifest
 from shared.backup.restore import list_runs, load_manifest, locate, restore_run
@@ -227,6 +228,20 @@ def test_restoring_twice_changes_nothing(
     restore_run(target, store, KEY, manifest)
     assert restore_run(target, store, KEY, manifest) == dict.fromkeys(DATASETS, 0)
     assert everything(target) == everything(source)
+
+
+def test_a_restore_waits_while_a_backup_or_another_restore_holds_the_lease(
+    source: Storage, store: S3ObjectStore, settings: BackupSettings, tmp_path: Path
+) -> None:
+    manifest = _backed_up(source, store, settings)
+    target = _fresh(tmp_path / "target.sqlite3")
+    assert target.acquire_lease("backup", "a-running-backup", int(time.time()), 600)
+    with pytest.raises(BackupError, match="another backup or restore"):
+        restore_run(target, store, KEY, manifest)
+    assert everything(target) == {name: [] for name in DATASETS}  # nothing written
+    target.release_lease("backup", "a-running-backup")
+    assert restore_run(target, store, KEY, manifest) == manifest.rows
+    assert target.acquire_lease("backup", "the-next-backup", int(time.time()), 600)  # the restore let it go
 
 
 def test_two_backups_at_once_upload_one_run(
