@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import hashlib
 import json
 import os
 import sys
@@ -26,6 +25,7 @@ from typing import Any
 import requests
 
 from shared import bootstrap, errors
+from shared.domain.refunds import default_request_key
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
@@ -72,11 +72,6 @@ def _jobs(names: str, date: str | None) -> int:
         print(f"failed: {exc} (see the job_failed lines above)", file=sys.stderr)
         return 1
     return 0
-
-
-def default_request_key(amount: int | None, reason: str) -> str:
-    digest = hashlib.sha256(f"{amount if amount is not None else 'all'}:{reason}".encode()).hexdigest()
-    return f"ops-{digest[:20]}"
 
 
 def local_env(env: Mapping[str, str]) -> dict[str, str]:

@@ -147,3 +147,10 @@ def order_status_after(order_amount: int, refunds: Iterable[Refund]) -> OrderSta
     if refunded >= order_amount:
         return OrderStatus.REFUNDED
     return OrderStatus.PARTIALLY_REFUNDED if refunded > 0 else OrderStatus.PAID
+
+
+def default_request_key(amount_fen: int | None, reason: str) -> str:
+    """An operator's refund request key when none is given, derived from the amount and the reason: the same refund
+    asked for again — from the CLI, the admin API or the dashboard — is the same refund, never a second one."""
+    digest = hashlib.sha256(f"{amount_fen if amount_fen is not None else 'all'}:{reason}".encode()).hexdigest()
+    return f"ops-{digest[:20]}"

@@ -9,13 +9,11 @@ from typing import Any
 
 import pytest
 
-from scripts.ops import default_request_key as ops_request_key
 from shared import errors, log
 from shared.domain.admin import Role
 from shared.domain.licences import LicenceStatus, licence_id_for
 from shared.domain.orders import OrderStatus
-from shared.domain.refunds import out_refund_no_for
-from shared.services.admin.operations import default_request_key
+from shared.domain.refunds import default_request_key, out_refund_no_for
 from shared.wechatpay.errors import GatewayError
 from tests.unit.admin_world import AdminWorld
 from tests.unit.fake_gateway import UNKNOWN
@@ -51,9 +49,9 @@ def test_a_refund_is_the_refund_service_s_and_is_audited_with_the_order_before_a
     assert "poll_token_hash" not in entry.before["order"] and "install_hash" not in entry.before["order"]
 
 
-def test_without_a_request_key_the_key_is_the_ops_cli_s_so_a_repeat_refunds_once() -> None:
-    assert default_request_key(None, "why") == ops_request_key(None, "why")
-    assert default_request_key(300, "why") == ops_request_key(300, "why") != default_request_key(301, "why")
+def test_without_a_request_key_the_key_is_derived_from_amount_and_reason_so_a_repeat_refunds_once() -> None:
+    assert default_request_key(None, "why") == default_request_key(None, "why") != default_request_key(None, "why?")
+    assert default_request_key(300, "why") != default_request_key(301, "why") != default_request_key(None, "why")
     world = AdminWorld()
     order = world.paid_order()
     caller = world.caller()
@@ -62,7 +60,7 @@ def test_without_a_request_key_the_key_is_the_ops_cli_s_so_a_repeat_refunds_once
     assert (
         first["out_refund_no"]
         == again["out_refund_no"]
-        == out_refund_no_for(order.order_id, ops_request_key(None, "dup"))
+        == out_refund_no_for(order.order_id, default_request_key(None, "dup"))
     )
     assert world.gateway.count("refund") == 1 and len(world.audit()) == 2
 

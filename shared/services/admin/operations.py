@@ -9,12 +9,12 @@ gateway's types and errors): the admin function's reads never load it, nor the `
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from shared import errors, log
 from shared.domain.licences import Licence, LicenceStatus, licence_id_for
+from shared.domain.refunds import default_request_key
 from shared.services.admin.audit import Auditor, Caller
 from shared.services.admin.views import licence_view, order_view, refund_view
 from shared.storage.port import Storage
@@ -27,13 +27,6 @@ if TYPE_CHECKING:
 
 MAX_REASON = 200
 Body = Callable[[], Mapping[str, Any]]
-
-
-def default_request_key(amount_fen: int | None, reason: str) -> str:
-    """The refund's request key when none is given: the same as `scripts.ops refund` derives, so that the same
-    refund asked for from the CLI and from the API is one refund."""
-    digest = hashlib.sha256(f"{amount_fen if amount_fen is not None else 'all'}:{reason}".encode()).hexdigest()
-    return f"ops-{digest[:20]}"
 
 
 class AdminOperations:
