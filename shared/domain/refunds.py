@@ -13,6 +13,7 @@ import enum
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from shared.domain.orders import Order, OrderStatus
 
@@ -154,3 +155,19 @@ def default_request_key(amount_fen: int | None, reason: str) -> str:
     asked for again — from the CLI, the admin API or the dashboard — is the same refund, never a second one."""
     digest = hashlib.sha256(f"{amount_fen if amount_fen is not None else 'all'}:{reason}".encode()).hexdigest()
     return f"ops-{digest[:20]}"
+
+
+def refund_view(refund: Refund, order_status: str | None) -> dict[str, Any]:
+    """A refund as the operators' tools show it (admin API, dashboard, `scripts.ops refunds`)."""
+    return {
+        "out_refund_no": refund.out_refund_no,
+        "order_id": refund.order_id,
+        "amount_fen": refund.amount_fen,
+        "status": refund.status.value,
+        "reason": refund.reason,
+        "requested_by": refund.requested_by,
+        "requested_at": refund.requested_at,
+        "refund_id": refund.refund_id,
+        "success_at": refund.success_at,
+        "order_status": order_status,
+    }

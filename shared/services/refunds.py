@@ -19,6 +19,7 @@ from shared.domain.refunds import (
     RefundStatus,
     out_refund_no_for,
     refund_refusal,
+    refund_view,
     refundable_fen,
 )
 from shared.services.refund_ledger import RefundLedger, report_from_answer
@@ -158,18 +159,7 @@ class RefundService:
 
     def view(self, refund: Refund) -> dict[str, Any]:
         order = self._storage.get_order(refund.order_id)
-        return {
-            "out_refund_no": refund.out_refund_no,
-            "order_id": refund.order_id,
-            "amount_fen": refund.amount_fen,
-            "status": refund.status.value,
-            "reason": refund.reason,
-            "requested_by": refund.requested_by,
-            "requested_at": refund.requested_at,
-            "refund_id": refund.refund_id,
-            "success_at": refund.success_at,
-            "order_status": order.status.value if order else None,
-        }
+        return refund_view(refund, order.status.value if order else None)
 
 
 def _check_request(amount_fen: int | None, reason: str, request_key: str, operator: str) -> None:

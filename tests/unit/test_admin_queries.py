@@ -10,8 +10,8 @@ import pytest
 from shared import errors
 from shared.domain.admin import key_hash
 from shared.domain.licences import licence_id_for
+from shared.domain.refunds import refund_view
 from shared.services.admin.params import AuditPage, DayRange
-from shared.services.admin.views import refund_view
 from tests.unit.admin_world import AdminWorld
 from tests.unit.lifecycle_world import NOW
 

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from shared import errors, log
 from shared.domain.licences import Licence, LicenceStatus, licence_id_for
-from shared.domain.refunds import default_request_key
+from shared.domain.refunds import default_request_key, refund_view
 from shared.services.admin.audit import Auditor, Caller
-from shared.services.admin.views import licence_view, order_view, refund_view
+from shared.services.admin.views import licence_view, order_view
 from shared.storage.port import Storage
 
 if TYPE_CHECKING:

@@ -8,9 +8,10 @@ from typing import Any
 from shared import errors
 from shared.domain.licences import licence_id_for
 from shared.domain.orders import OrderStatus
+from shared.domain.refunds import refund_view
 from shared.services.admin.days import DAY, day_of
 from shared.services.admin.params import AuditPage, DayRange, OrderSearch
-from shared.services.admin.views import audit_view, licence_view, order_view, refund_view, report_summary
+from shared.services.admin.views import audit_view, licence_view, order_view, report_summary
 from shared.storage.port import Storage
 from shared.storage.search import DayTotals
 

@@ -10,7 +10,6 @@ from typing import Any
 from shared.domain.admin import AdminKey, AuditEntry
 from shared.domain.licences import Activation, Licence
 from shared.domain.orders import Order
-from shared.domain.refunds import Refund
 
 # Secrets of the buyer's side: the poll token's hash opens the order's status, the install hash names the device.
 HIDDEN_ORDER_FIELDS = frozenset({"poll_token_hash", "install_hash"})
@@ -26,22 +25,6 @@ def order_view(order: Order) -> dict[str, Any]:
         field.name: _plain(getattr(order, field.name))
         for field in dataclasses.fields(order)
         if field.name not in HIDDEN_ORDER_FIELDS
-    }
-
-
-def refund_view(refund: Refund, order_status: str | None) -> dict[str, Any]:
-    """The same view as RefundService.view (and `scripts.ops refunds`), without reading the order again."""
-    return {
-        "out_refund_no": refund.out_refund_no,
-        "order_id": refund.order_id,
-        "amount_fen": refund.amount_fen,
-        "status": refund.status.value,
-        "reason": refund.reason,
-        "requested_by": refund.requested_by,
-        "requested_at": refund.requested_at,
-        "refund_id": refund.refund_id,
-        "success_at": refund.success_at,
-        "order_status": order_status,
     }
 
 
