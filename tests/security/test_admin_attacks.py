@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -16,6 +17,7 @@ from shared.services.admin.auth import REFUSED
 from shared.services.admin.keys import KeyManagement
 from shared.storage.sqlite import SqliteStorage
 from tests.security.target import Target
+from tests.security.test_injection import PAYLOADS
 from tests.support.emulator import RunningEmulator
 from tests.support.logged_stack import LoggedStack
 from tests.support.rawhttp import RawAnswer
@@ -163,3 +165,41 @@ def test_the_operator_key_does_change_things_and_is_audited(target: Target, worl
     assert [(e[5], e[7]) for e in entries] == [("licence.reset_devices", "ok")]  # (action, outcome)
     assert target.table("activations", "licence_id = ?", world.licence_id) == []
     target.logged(answer, secret_values=_secrets(world))
+
+
+# Injection strings in every admin query parameter and path segment, with a valid viewer key: a clear 400 (or an
+# empty answer, or 404 for a path naming nothing), never a 5xx, nothing written, nothing secret logged.
+ADMIN_READS: dict[str, Callable[[str], str]] = {
+    "orders ?status": lambda v: f"/v1/admin/orders?status={quote(v)}",
+    "orders ?from": lambda v: f"/v1/admin/orders?from={quote(v)}",
+    "orders ?to": lambda v: f"/v1/admin/orders?to={quote(v)}",
+    "orders ?order_id": lambda v: f"/v1/admin/orders?order_id={quote(v)}",
+    "orders ?transaction_id": lambda v: f"/v1/admin/orders?transaction_id={quote(v)}",
+    "orders ?product_id": lambda v: f"/v1/admin/orders?product_id={quote(v)}",
+    "orders ?cursor": lambda v: f"/v1/admin/orders?cursor={quote(v)}",
+    "orders ?limit": lambda v: f"/v1/admin/orders?limit={quote(v)}",
+    "order path": lambda v: f"/v1/admin/orders/{quote(v, safe='')}",
+    "stats ?from": lambda v: f"/v1/admin/stats?from={quote(v)}",
+    "reports path": lambda v: f"/v1/admin/reports/{quote(v, safe='')}",
+    "audit ?before": lambda v: f"/v1/admin/audit?before={quote(v)}",
+    "audit ?target": lambda v: f"/v1/admin/audit?target={quote(v)}",
+    "anomalies ?limit": lambda v: f"/v1/admin/anomalies?limit={quote(v)}",
+}
+
+
+@pytest.mark.parametrize("payload", [name for name, value in PAYLOADS.items() if isinstance(value, str)])
+@pytest.mark.parametrize("where", list(ADMIN_READS))
+def test_injection_strings_in_admin_reads_are_clear_answers_that_write_nothing(
+    target: Target, world: World, where: str, payload: str
+) -> None:
+    before = target.rows()
+    answer = target.send("GET", ADMIN_READS[where](PAYLOADS[payload]), [("Authorization", f"Bearer {world.viewer}")])
+
+    assert answer.status in (200, 400, 404), (answer.status, answer.body[:300])
+    body = answer.json()
+    if answer.status == 200:  # a filter that matches nothing, or text searched for as text
+        assert body.get("orders", body.get("entries", body.get("anomalies", []))) == [], body
+    else:
+        assert set(body) == {"error"} and body["error"]["code"], body
+    target.logged(answer, secret_values=_secrets(world))
+    target.unchanged_since(before)
