@@ -6,9 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from scripts.stack import Stack, start_stack
+from scripts.stack import Stack
 from tests.support.emulator import RunningEmulator
 from tests.support.sink import NotifySink
+from tests.support.stacks import FAST_QUERIES, own_stack
 
 
 @pytest.fixture(scope="session")
@@ -37,14 +38,5 @@ def sink() -> Iterator[NotifySink]:
 def stack(emulator_server: RunningEmulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The local system as `make dev` runs it: gateway (two worker processes standing in for function instances,
     FC 3.0 events) + the emulator + SQLite, over real HTTP."""
-    data_dir = tmp_path_factory.mktemp("stack")
-    running = start_stack(
-        data_dir,
-        port=0,
-        emulator_port=0,
-        emulator=emulator_server.server,
-        workers=2,
-        extra_env={"ORDER_QUERY_AFTER_SECONDS": "1", "ORDER_QUERY_EVERY_SECONDS": "0"},
-    )
-    yield running
-    running.gateway.stop()
+    with own_stack(emulator_server, tmp_path_factory.mktemp("stack"), workers=2, **FAST_QUERIES) as running:
+        yield running

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
-from scripts.stack import Stack, start_stack
+from scripts.stack import Stack
 from tests.support.emulator import RunningEmulator
+from tests.support.stacks import FAST_QUERIES, own_stack
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page, Playwright, Worker
@@ -88,20 +89,9 @@ def extension_dir(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Pat
 @pytest.fixture(scope="session")
 def short_ttl_stack(emulator_server: RunningEmulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A second gateway whose orders expire after a minute (the expired-QR path), sharing the emulator."""
-    running = start_stack(
-        tmp_path_factory.mktemp("short-ttl-stack"),
-        port=0,
-        emulator_port=0,
-        emulator=emulator_server.server,
-        workers=1,  # its own process: an inline gateway would rewrite this process's environment
-        extra_env={
-            "ORDER_TTL_SECONDS": str(SHORT_TTL_SECONDS),
-            "ORDER_QUERY_AFTER_SECONDS": "1",
-            "ORDER_QUERY_EVERY_SECONDS": "0",
-        },
-    )
-    yield running
-    running.gateway.stop()
+    data_dir = tmp_path_factory.mktemp("short-ttl-stack")
+    with own_stack(emulator_server, data_dir, **FAST_QUERIES, ORDER_TTL_SECONDS=str(SHORT_TTL_SECONDS)) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from playwright.sync_api import expect
 
-from scripts.stack import Stack, start_stack
+from scripts.stack import Stack
 from shared import bootstrap
 from tests.browser.conftest import CHROMIUM, SCREENSHOTS
 from tests.support.backoffice import Backoffice, configured
 from tests.support.emulator import RunningEmulator, wait_for
 from tests.support.shop import Shop
+from tests.support.stacks import FAST_QUERIES, own_stack
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright
@@ -85,24 +86,12 @@ def chromium(playwright: Playwright) -> Iterator[Browser]:
     shutil.rmtree(scratch, ignore_errors=True)
 
 
-def admin_stack_of(emulator: RunningEmulator, data_dir: Path, **env: str) -> Stack:
-    return start_stack(
-        data_dir,
-        port=0,
-        emulator_port=0,
-        emulator=emulator.server,
-        workers=1,  # its own process: an inline gateway would rewrite this process's environment
-        extra_env={"ORDER_QUERY_AFTER_SECONDS": "1", "ORDER_QUERY_EVERY_SECONDS": "0", **env},
-    )
-
-
 @pytest.fixture(scope="module")
 def admin_stack(emulator_server: RunningEmulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A deployment of these tests' own: failed sign-ins are counted per address in storage, and every request
     here comes from 127.0.0.1, so another module's failures must not lock these tests out (nor theirs them)."""
-    running = admin_stack_of(emulator_server, tmp_path_factory.mktemp("admin-stack"))
-    yield running
-    running.gateway.stop()
+    with own_stack(emulator_server, tmp_path_factory.mktemp("admin-stack"), **FAST_QUERIES) as running:
+        yield running
 
 
 @pytest.fixture
@@ -374,8 +363,7 @@ def test_a_key_revoked_while_signed_in_sends_the_operator_back_to_sign_in(
 def test_an_address_locked_out_after_failed_sign_ins_is_told_how_long_to_wait(
     dashboard: Callable[..., Dashboard], emulator_server: RunningEmulator, tmp_path: Path
 ) -> None:
-    locking = admin_stack_of(emulator_server, tmp_path / "locking", ADMIN_AUTH_MAX_FAILURES="2")
-    try:
+    with own_stack(emulator_server, tmp_path / "locking", **FAST_QUERIES, ADMIN_AUTH_MAX_FAILURES="2") as locking:
         board = dashboard(locking)
         page = board.open()
         message = page.locator("#signin-message")
@@ -390,8 +378,6 @@ def test_an_address_locked_out_after_failed_sign_ins_is_told_how_long_to_wait(
         expect(page.locator("#app")).to_be_hidden()
         board.screenshot("locked-out")
         assert board.problems(allowed=REFUSED_OR_LIMITED) == []
-    finally:
-        locking.gateway.stop()
 
 
 def test_a_reconciled_day_with_a_difference_shows_in_the_reports_with_its_details(

@@ -35,13 +35,14 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from scripts.openapi import OUTPUT as OPENAPI_FILE
-from scripts.stack import Stack, start_stack
+from scripts.stack import Stack
 from shared.domain.licences import licence_id_for
 from shared.services.admin.audit import Auditor
 from shared.services.admin.keys import KeyManagement
 from shared.storage.sqlite import SqliteStorage
 from tests.support.emulator import RunningEmulator, wait_for
 from tests.support.shop import Shop
+from tests.support.stacks import FAST_QUERIES, own_stack
 
 # Per operation (valid and invalid requests together); CONTRACT_EXAMPLES=200 for a longer hunt.
 MAX_EXAMPLES = int(os.environ.get("CONTRACT_EXAMPLES", "25"))
@@ -74,21 +75,10 @@ def contract_stack(emulator_server: RunningEmulator, tmp_path_factory: pytest.Te
     """The same stack as the `stack` fixture, on a data directory of its own: the fuzzer's wrong admin keys count
     towards the per-address lockout, which would otherwise lock 127.0.0.1 out of the admin API for other tests."""
     emulator_server.reset()
-    running = start_stack(
-        tmp_path_factory.mktemp("contract"),
-        port=0,
-        emulator_port=0,
-        emulator=emulator_server.server,
-        workers=2,
-        # No lockout: it would answer 429 to everything once the fuzzer's wrong keys reach the limit.
-        extra_env={
-            "ORDER_QUERY_AFTER_SECONDS": "1",
-            "ORDER_QUERY_EVERY_SECONDS": "0",
-            "ADMIN_AUTH_MAX_FAILURES": "1000000",
-        },
-    )
-    yield running
-    running.gateway.stop()
+    # No lockout: it would answer 429 to everything once the fuzzer's wrong keys reach the limit.
+    data_dir = tmp_path_factory.mktemp("contract")
+    with own_stack(emulator_server, data_dir, workers=2, **FAST_QUERIES, ADMIN_AUTH_MAX_FAILURES="1000000") as running:
+        yield running
     emulator_server.reset()
 
 

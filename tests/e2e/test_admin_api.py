@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 import requests
 
-from scripts.stack import Stack, start_stack
+from scripts.stack import Stack
 from shared.domain.licences import licence_id_for
 from tests.support.backoffice import configured
 from tests.support.emulator import RunningEmulator, wait_for
 from tests.support.shop import Shop
+from tests.support.stacks import own_stack
 
 CST = dt.timezone(dt.timedelta(hours=8))
 
@@ -216,16 +217,11 @@ def test_the_dashboard_is_served_through_the_gateway(stack: Stack) -> None:
 @pytest.fixture(scope="module")
 def strict_stack(emulator_server: RunningEmulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A deployment that locks an address out after 3 failed authentications, with two instances."""
-    running = start_stack(
-        tmp_path_factory.mktemp("admin-strict"),
-        port=0,
-        emulator_port=0,
-        emulator=emulator_server.server,
-        workers=2,
-        extra_env={"ADMIN_AUTH_MAX_FAILURES": "3", "ADMIN_AUTH_WINDOW_SECONDS": "600"},
-    )
-    yield running
-    running.gateway.stop()
+    data_dir = tmp_path_factory.mktemp("admin-strict")
+    with own_stack(
+        emulator_server, data_dir, workers=2, ADMIN_AUTH_MAX_FAILURES="3", ADMIN_AUTH_WINDOW_SECONDS="600"
+    ) as running:
+        yield running
 
 
 def test_a_lockout_holds_across_instances_and_refuses_even_the_right_key(strict_stack: Stack) -> None:

@@ -10,28 +10,22 @@ from pathlib import Path
 
 import pytest
 
-from scripts.stack import Stack, start_stack
+from scripts.stack import Stack
 from tests.support.emulator import RunningEmulator
 from tests.support.shop import Shop, new_install_id
+from tests.support.stacks import own_stack
 
 
 @pytest.fixture(scope="module")
 def limited(emulator_server: RunningEmulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = start_stack(
-        tmp_path_factory.mktemp("limited"),
-        port=0,
-        emulator_port=0,
-        emulator=emulator_server.server,
-        workers=2,
-        extra_env={
-            "RATE_LIMIT_ORDERS_PER_INSTALL": "3/3600",
-            "RATE_LIMIT_ORDERS_PER_IP": "1000/3600",
-            "RATE_LIMIT_ACTIVATIONS_PER_IP": "4/3600",
-            "RATE_LIMIT_ACTIVATIONS_PER_INSTALL": "1000/3600",
-        },
-    )
-    yield running
-    running.gateway.stop()
+    limits = {
+        "RATE_LIMIT_ORDERS_PER_INSTALL": "3/3600",
+        "RATE_LIMIT_ORDERS_PER_IP": "1000/3600",
+        "RATE_LIMIT_ACTIVATIONS_PER_IP": "4/3600",
+        "RATE_LIMIT_ACTIVATIONS_PER_INSTALL": "1000/3600",
+    }
+    with own_stack(emulator_server, tmp_path_factory.mktemp("limited"), workers=2, **limits) as running:
+        yield running
 
 
 def _count(shop: Shop, sql: str) -> int:

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from scripts.stack import Stack, start_stack
+from scripts.stack import Stack
 from tests.support.backoffice import Backoffice
 from tests.support.emulator import RunningEmulator, wait_for
 from tests.support.shop import Shop
+from tests.support.stacks import own_stack
 
 
 @pytest.fixture
@@ -30,16 +31,9 @@ def office(stack: Stack) -> Iterator[Backoffice]:
 @pytest.fixture(scope="module")
 def revoking_stack(emulator_server: RunningEmulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A second deployment whose PARTIAL_REFUND_POLICY is revoke."""
-    running = start_stack(
-        tmp_path_factory.mktemp("revoking"),
-        port=0,
-        emulator_port=0,
-        emulator=emulator_server.server,
-        workers=1,
-        extra_env={"PARTIAL_REFUND_POLICY": "revoke", "ORDER_QUERY_AFTER_SECONDS": "1"},
-    )
-    yield running
-    running.gateway.stop()
+    data_dir = tmp_path_factory.mktemp("revoking")
+    with own_stack(emulator_server, data_dir, PARTIAL_REFUND_POLICY="revoke", ORDER_QUERY_AFTER_SECONDS="1") as running:
+        yield running
 
 
 def bought(shop: Shop, emulator: RunningEmulator, product: str = "pro-monthly") -> dict[str, Any]:
