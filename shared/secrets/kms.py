@@ -20,10 +20,11 @@ import secrets
 import time
 from base64 import b64decode
 from collections.abc import Mapping
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from shared.errors import ConfigError
 from shared.secrets.reference import Reference
+from shared.secrets.resolve import endpoint as endpoint_parts
 from shared.secrets.resolve import require
 
 KEY_ID = "ALIBABA_CLOUD_ACCESS_KEY_ID"
@@ -66,14 +67,7 @@ class KmsConfig:
         endpoint = env.get(ENDPOINT, "").strip()
         if not endpoint:
             endpoint = f"https://kms.{require(env, REGION, setting, 'kms://')}.aliyuncs.com"
-        parts = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
-        if parts.scheme not in ("https", "http") or not parts.netloc:
-            raise ConfigError(f"setting {ENDPOINT} must be an https:// URL")
-        if parts.scheme == "http":  # a secret in the clear: only ever the local stack's stub
-            from shared.config import local_stack
-
-            if not local_stack(env):
-                raise ConfigError(f"setting {ENDPOINT} must be an https:// URL (http:// only in the local stack)")
+        parts = endpoint_parts(env, ENDPOINT, endpoint)
         try:
             timeout = float(env.get(TIMEOUT, "").strip() or 3)
         except ValueError:

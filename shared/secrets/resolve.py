@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import SplitResult, urlsplit
 
 from shared.errors import ConfigError
 from shared.secrets.reference import Reference, parse
@@ -88,3 +89,17 @@ def require(env: Mapping[str, str], name: str, setting: str, why: str) -> str:
     if not value:
         raise ConfigError(f"setting {setting} is a {why} reference, which needs {name}")
     return value
+
+
+def endpoint(env: Mapping[str, str], name: str, value: str) -> SplitResult:
+    """A secret service's endpoint (`host` alone means https://host): https only, as secrets would otherwise travel in
+    the clear; http:// only to the local stack's stub (LOCAL_STACK=1)."""
+    parts = urlsplit(value if "://" in value else f"https://{value}")
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        raise ConfigError(f"setting {name} must be an https:// URL")
+    if parts.scheme == "http":
+        from shared.config import local_stack
+
+        if not local_stack(env):
+            raise ConfigError(f"setting {name} must be an https:// URL (http:// only in the local stack)")
+    return parts

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from base64 import b64decode
 from collections.abc import Mapping
-from urllib.parse import urlsplit
 
 from shared.errors import ConfigError
 from shared.secrets.reference import Reference
+from shared.secrets.resolve import endpoint as endpoint_parts
 from shared.secrets.resolve import require
 
 SECRET_ID = "TENCENTCLOUD_SECRETID"  # noqa: S105 (the variable's name, not its value)
@@ -47,14 +47,7 @@ class SsmConfig:
         if not region:
             require(env, REGION, setting, "ssm://")
         endpoint = env.get(ENDPOINT, "").strip() or "https://ssm.tencentcloudapi.com"
-        parts = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
-        if parts.scheme not in ("https", "http") or not parts.netloc:
-            raise ConfigError(f"setting {ENDPOINT} must be an https:// URL")
-        if parts.scheme == "http":  # a secret in the clear: only ever the local stack's stub
-            from shared.config import local_stack
-
-            if not local_stack(env):
-                raise ConfigError(f"setting {ENDPOINT} must be an https:// URL (http:// only in the local stack)")
+        parts = endpoint_parts(env, ENDPOINT, endpoint)
         try:
             timeout = max(1, round(float(env.get(TIMEOUT, "").strip() or 3)))
         except ValueError:
