@@ -10,11 +10,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from shared import errors, log
 from shared.config import RateLimitSettings
-from shared.services.security import SecurityEvents
-from shared.storage.port import Storage
+
+if TYPE_CHECKING:
+    from shared.services.security import SecurityEvents
+    from shared.storage.port import Storage
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,12 @@ that it happened, when, and from where first.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared import log
-from shared.domain.admin import AuditEntry, audit_id
-from shared.storage.port import Storage
+
+if TYPE_CHECKING:
+    from shared.storage.port import Storage
 
 SAMPLE_SECONDS = 60
 
@@ -42,6 +43,8 @@ class SecurityEvents:
             storage = self._storage()
             if storage.hit_counter(name, window, (window + 2) * SAMPLE_SECONDS) != 1:
                 return
+            from shared.domain.admin import AuditEntry, audit_id  # on the rare audited event only, not at cold start
+
             bound = log.bound()
             storage.append_audit(
                 AuditEntry(
