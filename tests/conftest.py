@@ -7,7 +7,9 @@ from collections.abc import Iterator
 import pytest
 
 from scripts.stack import Stack
+from tests.support.backoffice import Backoffice
 from tests.support.emulator import RunningEmulator
+from tests.support.shop import Shop
 from tests.support.sink import NotifySink
 from tests.support.stacks import FAST_QUERIES, own_stack
 
@@ -40,3 +42,17 @@ def stack(emulator_server: RunningEmulator, tmp_path_factory: pytest.TempPathFac
     FC 3.0 events) + the emulator + SQLite, over real HTTP."""
     with own_stack(emulator_server, tmp_path_factory.mktemp("stack"), workers=2, **FAST_QUERIES) as running:
         yield running
+
+
+@pytest.fixture
+def shop(stack: Stack, emulator: RunningEmulator) -> Shop:
+    """A client of the public API on the shared stack, with a fresh emulator."""
+    return Shop(stack)
+
+
+@pytest.fixture
+def office(stack: Stack) -> Iterator[Backoffice]:
+    """The operators' side of the shared stack: refunds and timer jobs as scripts.ops runs them."""
+    backoffice = Backoffice(stack)
+    yield backoffice
+    backoffice.stop()

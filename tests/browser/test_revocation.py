@@ -5,10 +5,8 @@ show as revoked, with the next step, and grant nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import requests
 from playwright.sync_api import expect
 
@@ -25,13 +23,6 @@ HAS_PRO = """async () => {
   const { createIntegration } = await import("/src/app.js");
   return createIntegration().hasEntitlement("pro");
 }"""
-
-
-@pytest.fixture
-def office(stack: Stack) -> Iterator[Backoffice]:
-    backoffice = Backoffice(stack)
-    yield backoffice
-    backoffice.stop()
 
 
 def validate(stack: Stack, token: str) -> dict[str, Any]:

@@ -60,11 +60,6 @@ def keys(stack: Stack) -> dict[str, str]:
 
 
 @pytest.fixture
-def shop(stack: Stack, emulator: RunningEmulator) -> Shop:
-    return Shop(stack)
-
-
-@pytest.fixture
 def operator(stack: Stack, keys: dict[str, str]) -> Operator:
     return Operator(stack, keys["operator"])
 

@@ -22,11 +22,6 @@ FREQUENT = "close_expired,reconcile_pending,reconcile_refunds"
 
 
 @pytest.fixture
-def shop(stack: Stack, emulator: RunningEmulator) -> Shop:
-    return Shop(stack)
-
-
-@pytest.fixture
 def office(stack: Stack) -> Iterator[Backoffice]:
     # A batch big enough for what other tests of the session left PENDING.
     backoffice = Backoffice(stack, JOB_BATCH_SIZE="500")

@@ -10,18 +10,12 @@ from typing import Any
 
 import pytest
 
-from scripts.stack import Stack
 from shared.domain.licences import licence_id_for
 from shared.licensing.install import install_hash
 from shared.licensing.keys import PublicKeys
 from shared.licensing.tokens import verify_token
 from tests.support.emulator import RunningEmulator, wait_for
 from tests.support.shop import Shop
-
-
-@pytest.fixture
-def shop(stack: Stack, emulator: RunningEmulator) -> Shop:
-    return Shop(stack)
 
 
 def paid(shop: Shop, order: dict[str, Any]) -> dict[str, Any]:

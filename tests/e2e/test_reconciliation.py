@@ -6,30 +6,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from scripts.stack import Stack
 from tests.support.backoffice import Backoffice
 from tests.support.emulator import RunningEmulator, wait_for
 from tests.support.raw import RawClient
 from tests.support.shop import Shop
 
 CST = dt.timezone(dt.timedelta(hours=8))
-
-
-@pytest.fixture
-def shop(stack: Stack, emulator: RunningEmulator) -> Shop:
-    return Shop(stack)
-
-
-@pytest.fixture
-def office(stack: Stack) -> Iterator[Backoffice]:
-    backoffice = Backoffice(stack)
-    yield backoffice
-    backoffice.stop()
 
 
 def business_time(emulator: RunningEmulator, moment: dt.datetime) -> None:

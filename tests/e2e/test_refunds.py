@@ -16,18 +16,6 @@ from tests.support.shop import Shop
 from tests.support.stacks import own_stack
 
 
-@pytest.fixture
-def shop(stack: Stack, emulator: RunningEmulator) -> Shop:
-    return Shop(stack)
-
-
-@pytest.fixture
-def office(stack: Stack) -> Iterator[Backoffice]:
-    backoffice = Backoffice(stack)
-    yield backoffice
-    backoffice.stop()
-
-
 @pytest.fixture(scope="module")
 def revoking_stack(emulator_server: RunningEmulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A second deployment whose PARTIAL_REFUND_POLICY is revoke."""
