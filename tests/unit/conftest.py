@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import io
+import json
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
+from shared import log
 from shared.wechatpay.verify import KeyRing
 from tests.fixtures import keys
+
+Lines = Callable[[], list[dict[str, Any]]]
 
 
 @pytest.fixture
@@ -47,3 +53,14 @@ def fresh_log_context() -> Iterator[None]:
 
     with log.request_scope():
         yield
+
+
+@pytest.fixture
+def lines() -> Iterator[Lines]:
+    """Logs go to an injected stream at debug level (`lines()` parses what was written so far); the previous level
+    and stdout are restored afterwards."""
+    previous = log.level()
+    stream = io.StringIO()
+    log.configure(level="debug", stream=stream)
+    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    log.configure(level=previous, stream=None)

@@ -9,26 +9,15 @@ import re
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from shared import log
+from tests.unit.conftest import Lines
 
-Lines = Callable[[], list[dict[str, Any]]]
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def lines() -> Iterator[Lines]:
-    """Logs go to an injected stream at debug level; the previous level and stdout are restored afterwards."""
-    previous = log.level()
-    stream = io.StringIO()
-    log.configure(level="debug", stream=stream)
-    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
-    log.configure(level=previous, stream=None)
 
 
 def test_each_event_is_one_json_line_starting_with_timestamp_level_and_event(lines: Lines) -> None:

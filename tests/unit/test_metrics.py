@@ -25,6 +25,7 @@ from shared.services.purchase import Merchant, PurchaseService
 from shared.wechatpay.verify import KeyRing
 from tests.fixtures import keys
 from tests.unit import wechat_double as wx
+from tests.unit.conftest import Lines
 from tests.unit.fake_storage import FakeStorage
 from tests.unit.lifecycle_world import CATALOGUE, NOTIFY_URL, World
 from tests.unit.test_bills import PAYMENT, bill
@@ -34,18 +35,14 @@ INSTALL = "install-id-for-metrics-0001"
 
 
 @pytest.fixture
-def metrics() -> Iterator[Metrics]:
+def metrics(lines: Lines) -> Iterator[Metrics]:
     """The metric lines written so far (optionally of one metric), each a parsed JSON object."""
-    previous, stream = log.level(), io.StringIO()
-    log.configure(level="debug", stream=stream)
     with log.request_scope():
 
         def read(name: str | None = None) -> list[dict[str, Any]]:
-            lines = [json.loads(line) for line in stream.getvalue().splitlines()]
-            return [x for x in lines if x["event"] == "metric" and name in (None, x["metric"])]
+            return [x for x in lines() if x["event"] == "metric" and name in (None, x["metric"])]
 
         yield read
-    log.configure(level=previous, stream=None)
 
 
 # -- the shape -------------------------------------------------------------------------------------------------------

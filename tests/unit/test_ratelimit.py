@@ -3,18 +3,14 @@ audited. The limits across real instances are tested over the gateway (tests/e2e
 
 from __future__ import annotations
 
-import io
-import json
-from collections.abc import Callable, Iterator
-from typing import Any
-
 import pytest
 
-from shared import errors, log
+from shared import errors
 from shared.config import RateLimitSettings
 from shared.errors import ConfigError
 from shared.services.ratelimit import Limit, RateLimiter, RateLimits
 from shared.services.security import SecurityEvents
+from tests.unit.conftest import Lines
 from tests.unit.fake_storage import FakeStorage
 
 T0 = 1_780_000_200  # 200 s into a 600 s window (1_780_000_000 is not a multiple of 600: 1_779_999_600 is)
@@ -26,20 +22,6 @@ class Clock:
 
     def __call__(self) -> int:
         return self.now
-
-
-Lines = Callable[[], list[dict[str, Any]]]
-
-
-@pytest.fixture
-def lines() -> Iterator[Lines]:
-    """The log lines written so far, parsed."""
-    stream, previous = io.StringIO(), log.level()
-    log.configure(level="debug", stream=stream)
-    try:
-        yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
-    finally:
-        log.configure(level=previous, stream=None)
 
 
 def world(clock: Clock | None = None) -> tuple[FakeStorage, RateLimiter, Clock]:
